@@ -1,0 +1,394 @@
+//! The aggregator owns the latest stats of every plugin, their history,
+//! limits and views, each serialised once per update; the HTTP layer asks
+//! it for bytes by message.
+
+use std::collections::HashMap;
+
+use actix::prelude::*;
+use actix_web::web::Bytes;
+use serde_json::{Map, Value};
+
+use super::alert::{AlertActor, Evaluated};
+use super::history::History;
+use crate::collect::{Sample, initial_stats};
+use crate::json::to_bytes;
+use crate::limits::Limits;
+
+/// A new sample of one plugin.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Update {
+    pub plugin: &'static str,
+    pub sample: Sample,
+    /// Collection time, µs since the epoch.
+    pub at: i64,
+}
+
+/// The events list, from the alert actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AlertStats(pub Value);
+
+/// What an API route asks for (spec §3 rules 7–20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    PluginsList,
+    All,
+    AllLimits,
+    AllViews,
+    Plugin(String),
+    History(String, i64),
+    Limits(String),
+    Views(String),
+    Item(String, String),
+    ItemHistory(String, String, i64),
+    Value(String, String, String),
+}
+
+impl Message for Query {
+    type Result = Result<Reply, ApiError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub body: Bytes,
+    /// `/limits` and `/views` are served as `application/json` without charset.
+    pub plain_json: bool,
+}
+
+impl Reply {
+    fn json(body: Bytes) -> Reply {
+        Reply { body, plain_json: false }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    BadRequest(String),
+    NotFound(String),
+}
+
+struct Slot {
+    enabled: bool,
+    stats: Value,
+    stats_json: Bytes,
+    views_json: Bytes,
+    limits_json: Bytes,
+    history: History,
+    updates: u64,
+}
+
+pub struct Aggregator {
+    /// Every plugin glint implements, in serving order (alphabetical).
+    order: Vec<&'static str>,
+    slots: HashMap<&'static str, Slot>,
+    history_enabled: bool,
+    pluginslist: Bytes,
+    all_limits: Bytes,
+    all_cache: Option<Bytes>,
+    all_views_cache: Option<Bytes>,
+    alert: Option<Addr<AlertActor>>,
+}
+
+impl Aggregator {
+    /// `plugins`: (name, enabled, limits) for every implemented plugin.
+    pub fn new(plugins: Vec<(&'static str, bool, Limits)>, history_size: usize, history_enabled: bool) -> Aggregator {
+        let mut slots = HashMap::new();
+        let mut order = Vec::new();
+        let mut all_limits = Map::new();
+        for (name, enabled, limits) in plugins {
+            let stats = initial_stats(name);
+            if enabled {
+                all_limits.insert(name.to_string(), limits.to_json());
+            }
+            slots.insert(
+                name,
+                Slot {
+                    enabled,
+                    stats_json: Bytes::from(to_bytes(&stats)),
+                    stats,
+                    views_json: Bytes::from_static(b"{}"),
+                    limits_json: Bytes::from(to_bytes(&limits.to_json())),
+                    history: History::new(if history_enabled { history_size } else { 0 }),
+                    updates: 0,
+                },
+            );
+            order.push(name);
+        }
+        order.sort_unstable();
+        let enabled: Vec<Value> = order
+            .iter()
+            .filter(|n| slots[*n].enabled)
+            .map(|n| Value::from(*n))
+            .collect();
+        Aggregator {
+            pluginslist: Bytes::from(to_bytes(&Value::Array(enabled))),
+            all_limits: Bytes::from(to_bytes(&Value::Object(all_limits))),
+            order,
+            slots,
+            history_enabled,
+            all_cache: None,
+            all_views_cache: None,
+            alert: None,
+        }
+    }
+
+
+    fn enabled_slot(&self, name: &str) -> Result<&Slot, ApiError> {
+        match self.slots.get(name) {
+            Some(slot) if slot.enabled => Ok(slot),
+            _ => {
+                let names: Vec<String> = self
+                    .order
+                    .iter()
+                    .filter(|n| self.slots[*n].enabled)
+                    .map(|n| format!("'{n}'"))
+                    .collect();
+                Err(ApiError::BadRequest(format!(
+                    "Unknown plugin {name} (available plugins: [{}])",
+                    names.join(", ")
+                )))
+            }
+        }
+    }
+
+    fn store(&mut self, name: &str, stats: Value, views: Option<Value>) {
+        let Some(slot) = self.slots.get_mut(name) else {
+            return;
+        };
+        slot.stats_json = Bytes::from(to_bytes(&stats));
+        slot.stats = stats;
+        if let Some(views) = views {
+            slot.views_json = Bytes::from(to_bytes(&views));
+        }
+        slot.updates += 1;
+        self.all_cache = None;
+        self.all_views_cache = None;
+    }
+
+    /// `{"name": <bytes>, ...}` over every plugin, in order.
+    fn concat(&self, part: impl Fn(&Slot) -> &Bytes) -> Bytes {
+        let mut out = Vec::with_capacity(self.slots.values().map(|s| part(s).len() + 20).sum());
+        out.push(b'{');
+        for (i, name) in self.order.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            crate::json::write_str(name, &mut out);
+            out.push(b':');
+            out.extend_from_slice(part(&self.slots[name]));
+        }
+        out.push(b'}');
+        Bytes::from(out)
+    }
+
+    fn answer(&mut self, query: Query) -> Result<Reply, ApiError> {
+        let json = |v: &Value| Ok(Reply::json(Bytes::from(to_bytes(v))));
+        match query {
+            Query::PluginsList => Ok(Reply::json(self.pluginslist.clone())),
+            Query::AllLimits => Ok(Reply::json(self.all_limits.clone())),
+            Query::All => {
+                if self.all_cache.is_none() {
+                    self.all_cache = Some(self.concat(|s| &s.stats_json));
+                }
+                Ok(Reply::json(self.all_cache.clone().unwrap_or_default()))
+            }
+            Query::AllViews => {
+                if self.all_views_cache.is_none() {
+                    self.all_views_cache = Some(self.concat(|s| &s.views_json));
+                }
+                Ok(Reply::json(self.all_views_cache.clone().unwrap_or_default()))
+            }
+            Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json.clone())),
+            Query::Limits(p) => Ok(Reply {
+                body: self.enabled_slot(&p)?.limits_json.clone(),
+                plain_json: true,
+            }),
+            Query::Views(p) => Ok(Reply {
+                body: self.enabled_slot(&p)?.views_json.clone(),
+                plain_json: true,
+            }),
+            Query::History(p, nb) => json(&self.enabled_slot(&p)?.history.to_json(None, nb)),
+            Query::ItemHistory(p, item, nb) => {
+                let slot = self.enabled_slot(&p)?;
+                if !self.history_enabled || !slot.history.contains(&item) {
+                    return Err(ApiError::NotFound(format!("Cannot get item {item}history  in plugin {p}")));
+                }
+                json(&slot.history.to_json(Some(&item), nb))
+            }
+            Query::Item(p, item) => {
+                let slot = self.enabled_slot(&p)?;
+                match item_values(&slot.stats, &item) {
+                    Some(v) => json(&Value::Object(Map::from_iter([(item, v)]))),
+                    None => Err(ApiError::NotFound(format!("Cannot get item {item} in plugin {p}"))),
+                }
+            }
+            Query::Value(p, item, value) => {
+                let slot = self.enabled_slot(&p)?;
+                let (key, wanted) = convert_value(&value);
+                match matching_items(&slot.stats, &item, &wanted) {
+                    Some(found) => json(&Value::Object(Map::from_iter([(key, Value::Array(found))]))),
+                    None => Err(ApiError::NotFound(format!("Cannot get item ({item}={value}) in plugin {p}"))),
+                }
+            }
+        }
+    }
+}
+
+/// `/<plugin>/<item>`: the field of a dict, or the field of every element
+/// of a list (all elements must have it).
+fn item_values(stats: &Value, item: &str) -> Option<Value> {
+    match stats {
+        Value::Object(obj) => obj.get(item).cloned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|e| e.as_object().and_then(|o| o.get(item)).cloned())
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        _ => None,
+    }
+}
+
+/// Digit-only values become integers (`01` → 1); the reply key is the
+/// converted text.
+fn convert_value(raw: &str) -> (String, Value) {
+    if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) {
+        let digits = raw.trim_start_matches('0');
+        let text = if digits.is_empty() { "0".to_string() } else { digits.to_string() };
+        let value = text.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(text.clone()));
+        // An integer too large for u64 can never equal a field; keep its text.
+        return (text, value);
+    }
+    (raw.to_string(), Value::from(raw))
+}
+
+/// Type-strict equality of a field with the wanted value (ints never equal
+/// floats or strings, as in Glances).
+fn same(field: &Value, wanted: &Value) -> bool {
+    match (field, wanted) {
+        (Value::Number(a), Value::Number(b)) => a.is_f64() == b.is_f64() && a == b,
+        (Value::String(a), Value::String(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `/<plugin>/<item>/<value>`: every element whose item equals value; None
+/// when the stats are not a list or an element lacks the item.
+fn matching_items(stats: &Value, item: &str, wanted: &Value) -> Option<Vec<Value>> {
+    let items = stats.as_array()?;
+    let mut found = Vec::new();
+    for e in items {
+        let field = e.as_object()?.get(item)?;
+        if same(field, wanted) {
+            found.push(e.clone());
+        }
+    }
+    Some(found)
+}
+
+impl Actor for Aggregator {
+    type Context = Context<Self>;
+}
+
+impl Handler<Update> for Aggregator {
+    type Result = ();
+
+    fn handle(&mut self, msg: Update, _ctx: &mut Context<Self>) {
+        let Sample {
+            stats,
+            views,
+            history,
+            evaluations,
+        } = msg.sample;
+        let is_empty = match &stats {
+            Value::Object(o) => o.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Null => true,
+            _ => false,
+        };
+        if let Some(slot) = self.slots.get_mut(msg.plugin)
+            && !is_empty
+        {
+            slot.history.add(msg.at, history);
+        }
+        self.store(msg.plugin, stats, Some(views));
+        if let Some(alert) = &self.alert {
+            alert.do_send(Evaluated {
+                plugin: msg.plugin,
+                evaluations,
+            });
+        }
+    }
+}
+
+impl Handler<AlertStats> for Aggregator {
+    type Result = ();
+
+    fn handle(&mut self, msg: AlertStats, _ctx: &mut Context<Self>) {
+        self.store("alert", msg.0, None);
+    }
+}
+
+impl Handler<Query> for Aggregator {
+    type Result = Result<Reply, ApiError>;
+
+    fn handle(&mut self, query: Query, _ctx: &mut Context<Self>) -> Self::Result {
+        self.answer(query)
+    }
+}
+
+/// Connect the alert actor (it needs the aggregator's address first).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAlert(pub Addr<AlertActor>);
+
+impl Handler<SetAlert> for Aggregator {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetAlert, _ctx: &mut Context<Self>) {
+        self.alert = Some(msg.0);
+    }
+}
+
+/// How many updates `plugin` has received (for tests and logs).
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct UpdateCount(pub &'static str);
+
+impl Handler<UpdateCount> for Aggregator {
+    type Result = u64;
+
+    fn handle(&mut self, msg: UpdateCount, _ctx: &mut Context<Self>) -> u64 {
+        self.slots.get(msg.0).map_or(0, |s| s.updates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn value_lookup_semantics() {
+        let stats = json!([{"cpu_number": 0, "total": 99.0, "name": "a/b"}, {"cpu_number": 1, "total": 5.0, "name": "c"}]);
+        let (key, wanted) = convert_value("01");
+        assert_eq!(key, "1");
+        assert_eq!(matching_items(&stats, "cpu_number", &wanted).unwrap().len(), 1);
+        let (_, wanted) = convert_value("99.0");
+        assert_eq!(matching_items(&stats, "total", &wanted).unwrap().len(), 0);
+        let (_, wanted) = convert_value("a/b");
+        assert_eq!(matching_items(&stats, "name", &wanted).unwrap().len(), 1);
+        assert!(matching_items(&stats, "missing", &wanted).is_none());
+        assert!(matching_items(&json!({"a": 1}), "a", &wanted).is_none());
+        assert_eq!(convert_value("99999999999999999999999").0, "99999999999999999999999");
+    }
+
+    #[test]
+    fn item_lookup() {
+        assert_eq!(item_values(&json!({"total": 1.5}), "total"), Some(json!(1.5)));
+        assert_eq!(item_values(&json!([{"a": 1}, {"a": 2}]), "a"), Some(json!([1, 2])));
+        assert_eq!(item_values(&json!([{"a": 1}, {"b": 2}]), "a"), None);
+        assert_eq!(item_values(&json!([]), "a"), Some(json!([])));
+        assert_eq!(item_values(&json!("x"), "a"), None);
+    }
+}

@@ -1,0 +1,155 @@
+//! Bounded history rings (spec §11): per key, at most `history_size`
+//! `(local time, value)` points, oldest first.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde_json::{Map, Value};
+
+/// A history value kept small: most are numbers.
+#[derive(Debug, Clone)]
+enum Stored {
+    Int(i64),
+    Float(f64),
+    Other(Box<Value>),
+}
+
+impl Stored {
+    fn from(v: Value) -> Stored {
+        match &v {
+            Value::Number(n) if n.is_i64() => Stored::Int(n.as_i64().unwrap_or(0)),
+            Value::Number(n) if n.is_f64() => Stored::Float(n.as_f64().unwrap_or(0.0)),
+            _ => Stored::Other(Box::new(v)),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            Stored::Int(i) => Value::from(*i),
+            Stored::Float(f) => crate::json::float(*f),
+            Stored::Other(v) => (**v).clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct History {
+    capacity: usize,
+    /// Keys in first-seen order (Glances' dict order).
+    keys: Vec<String>,
+    index: HashMap<String, usize>,
+    rings: Vec<VecDeque<(i64, Stored)>>,
+}
+
+impl History {
+    pub fn new(capacity: usize) -> History {
+        History {
+            capacity,
+            ..History::default()
+        }
+    }
+
+    /// Append one update's points, all stamped `at` (µs since the epoch).
+    pub fn add(&mut self, at: i64, points: Vec<(String, Value)>) {
+        if self.capacity == 0 {
+            return;
+        }
+        for (key, value) in points {
+            let slot = match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    self.index.insert(key.clone(), self.keys.len());
+                    self.keys.push(key);
+                    self.rings.push(VecDeque::new());
+                    self.rings.len() - 1
+                }
+            };
+            let ring = &mut self.rings[slot];
+            if ring.len() >= self.capacity {
+                ring.pop_front();
+            }
+            ring.push_back((at, Stored::from(value)));
+        }
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
+
+    /// Number of points kept for `key`.
+    pub fn len(&self, key: &str) -> usize {
+        self.index.get(key).map_or(0, |&i| self.rings[i].len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// `{key: [[iso time, value], ...]}` for every key (or only `only`),
+    /// sliced like Python's `points[-nb:]`.
+    pub fn to_json(&self, only: Option<&str>, nb: i64) -> Value {
+        let mut out = Map::new();
+        for (key, ring) in self.keys.iter().zip(&self.rings) {
+            if only.is_some_and(|k| k != key) {
+                continue;
+            }
+            let skip = python_tail_start(ring.len(), nb);
+            let points = ring
+                .iter()
+                .skip(skip)
+                .map(|(at, v)| Value::Array(vec![crate::timefmt::iso_local(*at).into(), v.to_json()]))
+                .collect();
+            out.insert(key.clone(), Value::Array(points));
+        }
+        Value::Object(out)
+    }
+}
+
+/// Start index of `list[-nb:]`: nb = 0 → everything, nb > 0 → the last nb,
+/// nb < 0 → all but the first |nb| (Glances' quirk, kept).
+pub fn python_tail_start(len: usize, nb: i64) -> usize {
+    match nb {
+        0 => 0,
+        n if n > 0 => len.saturating_sub(usize::try_from(n).unwrap_or(usize::MAX)),
+        n => usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX).min(len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bounded_and_ordered() {
+        let mut h = History::new(3);
+        for i in 0..5 {
+            h.add(1_700_000_000_000_000 + i, vec![("user".into(), json!(i)), ("system".into(), json!(0.5))]);
+        }
+        assert_eq!(h.len("user"), 3);
+        let v = h.to_json(None, 0);
+        let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["user", "system"]);
+        assert_eq!(v["user"][0][1], json!(2));
+        assert_eq!(v["system"][2][1], json!(0.5));
+        assert_eq!(h.to_json(Some("user"), 2)["user"].as_array().unwrap().len(), 2);
+        assert_eq!(h.to_json(Some("user"), -1)["user"].as_array().unwrap().len(), 2);
+        assert_eq!(h.to_json(Some("user"), 99999)["user"].as_array().unwrap().len(), 3);
+        assert_eq!(h.to_json(Some("user"), i64::MIN)["user"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn size_zero_stores_nothing() {
+        let mut h = History::new(0);
+        h.add(1, vec![("a".into(), json!(1))]);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn tail_start() {
+        assert_eq!(python_tail_start(5, 0), 0);
+        assert_eq!(python_tail_start(5, 2), 3);
+        assert_eq!(python_tail_start(5, 9), 0);
+        assert_eq!(python_tail_start(5, -1), 1);
+        assert_eq!(python_tail_start(5, -9), 5);
+    }
+}

@@ -1,0 +1,98 @@
+//! One actor per enabled plugin: it collects on its own interval, off the
+//! actor thread, and hands each sample to the aggregator.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::{debug, error, warn};
+
+use super::aggregator::{Aggregator, Update};
+use crate::collect::{Plugin, sample};
+use crate::limits::Limits;
+
+/// Builds (and, after a panic, rebuilds) the plugin's collector.
+pub type Factory = Arc<dyn Fn() -> Box<dyn Plugin> + Send + Sync>;
+
+pub struct PluginActor {
+    name: &'static str,
+    factory: Factory,
+    /// `None` while a collection runs on the blocking pool.
+    plugin: Option<Box<dyn Plugin>>,
+    refresh: Duration,
+    limits: Arc<Limits>,
+    aggregator: Addr<Aggregator>,
+    /// When the collection in flight started, to report a stuck collector once.
+    busy_since: Option<Instant>,
+    stuck_reported: bool,
+}
+
+impl PluginActor {
+    pub fn new(
+        name: &'static str,
+        factory: Factory,
+        refresh: Duration,
+        limits: Arc<Limits>,
+        aggregator: Addr<Aggregator>,
+    ) -> PluginActor {
+        PluginActor {
+            name,
+            plugin: Some(factory()),
+            factory,
+            refresh,
+            limits,
+            aggregator,
+            busy_since: None,
+            stuck_reported: false,
+        }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let Some(mut plugin) = self.plugin.take() else {
+            // The previous collection is still running: skip this tick
+            // rather than pile up work; say so once per stall.
+            let late = self.busy_since.map(|t| t.elapsed()).unwrap_or_default();
+            if !self.stuck_reported && late > self.refresh * 2 {
+                warn!(plugin = self.name, seconds = late.as_secs_f64(), "collection is slow; skipping refreshes until it returns");
+                self.stuck_reported = true;
+            }
+            return;
+        };
+        self.busy_since = Some(Instant::now());
+        let limits = Arc::clone(&self.limits);
+        let job = actix_web::rt::task::spawn_blocking(move || {
+            let s = sample(plugin.as_mut(), &limits);
+            (plugin, s)
+        });
+        ctx.spawn(actix::fut::wrap_future::<_, Self>(job).map(|result, act, _ctx| {
+            act.busy_since = None;
+            act.stuck_reported = false;
+            match result {
+                Ok((plugin, sample)) => {
+                    act.plugin = Some(plugin);
+                    act.aggregator.do_send(Update {
+                        plugin: act.name,
+                        sample,
+                        at: crate::timefmt::now_micros(),
+                    });
+                }
+                Err(e) => {
+                    // The collector panicked: rebuild it from its config
+                    // so the plugin keeps refreshing.
+                    error!(plugin = act.name, error = %e, "collector panicked; restarting it");
+                    act.plugin = Some((act.factory)());
+                }
+            }
+        }));
+    }
+}
+
+impl Actor for PluginActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        debug!(plugin = self.name, refresh = self.refresh.as_secs_f64(), "plugin actor started");
+        self.tick(ctx);
+        ctx.run_interval(self.refresh, |act, ctx| act.tick(ctx));
+    }
+}

@@ -1,0 +1,226 @@
+//! `mem` and `memswap`: /proc/meminfo with psutil's Linux arithmetic and
+//! Glances' overrides (spec §8.16, §8.17), swap traffic from /proc/vmstat.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{Env, Interval, Plugin, time_since_update};
+use crate::json::{float, round_to};
+use crate::limits::Limits;
+use crate::views::Decorator;
+
+/// /proc/meminfo in bytes, keyed by field name.
+pub fn parse_meminfo(text: &str) -> HashMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let mut cols = rest.split_whitespace();
+            let value: u64 = cols.next()?.parse().ok()?;
+            let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
+            Some((name.to_string(), value * scale))
+        })
+        .collect()
+}
+
+/// psutil `virtual_memory()` on Linux.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualMemory {
+    pub total: u64,
+    pub available: u64,
+    pub percent: f64,
+    pub free: u64,
+    pub active: u64,
+    pub inactive: u64,
+    pub buffers: u64,
+    pub cached: u64,
+    pub shared: u64,
+}
+
+impl VirtualMemory {
+    pub fn from_meminfo(m: &HashMap<String, u64>) -> VirtualMemory {
+        let get = |k: &str| m.get(k).copied().unwrap_or(0);
+        let total = get("MemTotal");
+        let free = get("MemFree");
+        let buffers = get("Buffers");
+        let cached = get("Cached") + get("SReclaimable");
+        let available = m
+            .get("MemAvailable")
+            .copied()
+            .unwrap_or_else(|| free + cached + buffers)
+            .min(total);
+        let percent = if total > 0 {
+            round_to((total - available) as f64 / total as f64 * 100.0, 1)
+        } else {
+            0.0
+        };
+        VirtualMemory {
+            total,
+            available,
+            percent,
+            free,
+            active: get("Active"),
+            inactive: get("Inactive"),
+            buffers,
+            cached,
+            shared: get("Shmem"),
+        }
+    }
+
+    pub fn read(env: &Env) -> VirtualMemory {
+        VirtualMemory::from_meminfo(&parse_meminfo(&env.read("proc/meminfo").unwrap_or_default()))
+    }
+}
+
+/// psutil `swap_memory()`: (total, used, free, percent).
+pub fn swap_from_meminfo(m: &HashMap<String, u64>) -> (u64, u64, u64, f64) {
+    let total = m.get("SwapTotal").copied().unwrap_or(0);
+    let free = m.get("SwapFree").copied().unwrap_or(0).min(total);
+    let used = total - free;
+    let percent = if total > 0 {
+        round_to(used as f64 / total as f64 * 100.0, 1)
+    } else {
+        0.0
+    };
+    (total, used, free, percent)
+}
+
+pub struct Mem {
+    env: Env,
+}
+
+impl Mem {
+    pub fn new(env: &Env) -> Mem {
+        Mem { env: env.clone() }
+    }
+}
+
+impl Plugin for Mem {
+    fn name(&self) -> &'static str {
+        "mem"
+    }
+
+    fn collect(&mut self) -> Value {
+        let vm = VirtualMemory::read(&self.env);
+        if vm.total == 0 {
+            return Value::Object(Map::new());
+        }
+        // Glances overrides psutil: free = available, used = total - available.
+        let mut m = Map::new();
+        m.insert("total".into(), vm.total.into());
+        m.insert("available".into(), vm.available.into());
+        m.insert("percent".into(), float(vm.percent));
+        m.insert("used".into(), (vm.total - vm.available).into());
+        m.insert("free".into(), vm.available.into());
+        m.insert("active".into(), vm.active.into());
+        m.insert("inactive".into(), vm.inactive.into());
+        m.insert("buffers".into(), vm.buffers.into());
+        m.insert("cached".into(), vm.cached.into());
+        m.insert("shared".into(), vm.shared.into());
+        Value::Object(m)
+    }
+
+    fn history_fields(&self) -> &'static [&'static str] {
+        &["percent"]
+    }
+
+    fn optional_fields(&self) -> &'static [&'static str] {
+        &["active", "inactive", "buffers", "cached"]
+    }
+
+    fn decorate(&self, stats: &Value, limits: &Limits, d: &mut Decorator) {
+        used_over_total(stats, limits, d, "mem");
+    }
+}
+
+/// mem and memswap judge `percent` by used/total, logged by default.
+fn used_over_total(stats: &Value, limits: &Limits, d: &mut Decorator, plugin: &str) {
+    let get = |f: &str| stats.get(f).and_then(Value::as_f64);
+    if let (Some(used), Some(total)) = (get("used"), get("total")) {
+        d.evaluate(limits, plugin, "", "", "percent", used, total, true);
+    }
+}
+
+pub struct MemSwap {
+    env: Env,
+    interval: Interval,
+}
+
+impl MemSwap {
+    pub fn new(env: &Env) -> MemSwap {
+        MemSwap {
+            env: env.clone(),
+            interval: Interval::default(),
+        }
+    }
+}
+
+/// Cumulative bytes swapped in and out since boot (/proc/vmstat pages).
+pub fn swap_traffic(vmstat: &str) -> (u64, u64) {
+    let page = 4096;
+    let mut sin = 0;
+    let mut sout = 0;
+    for line in vmstat.lines() {
+        let mut cols = line.split_whitespace();
+        match (cols.next(), cols.next().and_then(|v| v.parse::<u64>().ok())) {
+            (Some("pswpin"), Some(v)) => sin = v * page,
+            (Some("pswpout"), Some(v)) => sout = v * page,
+            _ => {}
+        }
+    }
+    (sin, sout)
+}
+
+impl Plugin for MemSwap {
+    fn name(&self) -> &'static str {
+        "memswap"
+    }
+
+    fn collect(&mut self) -> Value {
+        let meminfo = parse_meminfo(&self.env.read("proc/meminfo").unwrap_or_default());
+        let (total, used, free, percent) = swap_from_meminfo(&meminfo);
+        let (sin, sout) = swap_traffic(&self.env.read("proc/vmstat").unwrap_or_default());
+        let mut m = Map::new();
+        m.insert("total".into(), total.into());
+        m.insert("used".into(), used.into());
+        m.insert("free".into(), free.into());
+        m.insert("percent".into(), float(percent));
+        m.insert("sin".into(), sin.into());
+        m.insert("sout".into(), sout.into());
+        m.insert("time_since_update".into(), time_since_update(self.interval.tick()));
+        Value::Object(m)
+    }
+
+    fn history_fields(&self) -> &'static [&'static str] {
+        &["percent"]
+    }
+
+    fn decorate(&self, stats: &Value, limits: &Limits, d: &mut Decorator) {
+        used_over_total(stats, limits, d, "memswap");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMINFO: &str = "MemTotal:       24684092 kB\nMemFree:        20000000 kB\nMemAvailable:   24044536 kB\nBuffers:           22612 kB\nCached:          3000000 kB\nSwapCached:            0 kB\nActive:          1132120 kB\nInactive:        1926744 kB\nShmem:              8856 kB\nSReclaimable:      44068 kB\nSwapTotal:       1000000 kB\nSwapFree:         750000 kB\n";
+
+    #[test]
+    fn virtual_memory_like_psutil() {
+        let vm = VirtualMemory::from_meminfo(&parse_meminfo(MEMINFO));
+        assert_eq!(vm.total, 24684092 * 1024);
+        assert_eq!(vm.available, 24044536 * 1024);
+        assert_eq!(vm.cached, (3000000 + 44068) * 1024);
+        assert_eq!(vm.shared, 8856 * 1024);
+        assert_eq!(vm.percent, 2.6);
+    }
+
+    #[test]
+    fn swap_and_traffic() {
+        let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(MEMINFO));
+        assert_eq!((total, used, free, percent), (1024000000, 256000000, 768000000, 25.0));
+        assert_eq!(swap_traffic("pswpin 3\npswpout 5\n"), (3 * 4096, 5 * 4096));
+        assert_eq!(swap_from_meminfo(&HashMap::new()), (0, 0, 0, 0.0));
+    }
+}

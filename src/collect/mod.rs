@@ -1,0 +1,261 @@
+//! One file per plugin: what is measured and how Glances shapes it.
+//!
+//! A plugin reads Linux sources under a root path (`/` in production, a
+//! fixture tree in tests), returns its stats as Glances' JSON value, and
+//! decides the decorations of its views. It never knows about actors or HTTP.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::limits::Limits;
+use crate::views::{Decorator, key_text};
+
+pub mod core;
+pub mod cpu;
+pub mod help;
+pub mod load;
+pub mod mem;
+pub mod now;
+pub mod percpu;
+pub mod psutilversion;
+pub mod quicklook;
+pub mod system;
+pub mod uptime;
+
+/// Where collectors read from and what they were configured with.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub root: PathBuf,
+    pub config: Arc<Config>,
+    /// `--strftime` (empty: use the config or Glances' default).
+    pub strftime: String,
+}
+
+impl Env {
+    pub fn new(root: impl Into<PathBuf>, config: Arc<Config>) -> Env {
+        Env {
+            root: root.into(),
+            config,
+            strftime: String::new(),
+        }
+    }
+
+    /// Path of `rel` (like `proc/stat`) under the root.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel.trim_start_matches('/'))
+    }
+
+    pub fn read(&self, rel: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(self.path(rel))
+    }
+
+    pub fn proc_root(&self) -> PathBuf {
+        self.path("proc")
+    }
+}
+
+/// A monitored subsystem. `collect` may block; it runs off the actor thread.
+pub trait Plugin: Send + 'static {
+    fn name(&self) -> &'static str;
+
+    /// One collection, shaped like Glances' stats for this plugin.
+    fn collect(&mut self) -> Value;
+
+    /// The field naming each element of a list plugin.
+    fn key(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Fields recorded in history (§11).
+    fn history_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Fields whose views say `optional: true`.
+    fn optional_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Decide the decorations of this update (§9.3); most plugins have none.
+    fn decorate(&self, _stats: &Value, _limits: &Limits, _decorator: &mut Decorator) {}
+
+    /// Views for `stats`; plugins with partial views (gpu, containers) override.
+    fn views(&self, stats: &Value, decorator: &Decorator) -> Value {
+        decorator.views(stats, self.key(), self.optional_fields())
+    }
+}
+
+/// Everything one collection produces, ready for the aggregator.
+#[derive(Debug)]
+pub struct Sample {
+    pub stats: Value,
+    pub views: Value,
+    pub history: Vec<(String, Value)>,
+    pub evaluations: Vec<crate::views::Evaluation>,
+}
+
+/// Collect once and derive views, history points and evaluations.
+pub fn sample(plugin: &mut dyn Plugin, limits: &Limits) -> Sample {
+    let stats = plugin.collect();
+    let mut decorator = Decorator::default();
+    plugin.decorate(&stats, limits, &mut decorator);
+    let views = plugin.views(&stats, &decorator);
+    let history = history_points(&stats, plugin.key(), plugin.history_fields());
+    Sample {
+        stats,
+        views,
+        history,
+        evaluations: decorator.evaluations,
+    }
+}
+
+/// History keys and values of one update: the field name for dict stats,
+/// `<key value>_<field>` for list stats (fields outer, items inner).
+pub fn history_points(stats: &Value, key: Option<&str>, fields: &[&str]) -> Vec<(String, Value)> {
+    let mut points = Vec::new();
+    match (stats, key) {
+        (Value::Object(obj), _) => {
+            for field in fields {
+                if let Some(v) = obj.get(*field) {
+                    points.push((field.to_string(), v.clone()));
+                }
+            }
+        }
+        (Value::Array(items), Some(key)) => {
+            for field in fields {
+                for item in items {
+                    if let Some(v) = item.get(*field) {
+                        points.push((format!("{}_{field}", key_text(item.get(key))), v.clone()));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    points
+}
+
+/// Seconds since the previous collection of a counter family; `None` on
+/// the first one (Glances then reports the integer 1).
+#[derive(Debug, Default)]
+pub struct Interval {
+    last: Option<Instant>,
+}
+
+impl Interval {
+    pub fn tick(&mut self) -> Option<f64> {
+        let now = Instant::now();
+        let elapsed = self.last.map(|t| now.duration_since(t).as_secs_f64());
+        self.last = Some(now);
+        elapsed
+    }
+}
+
+/// `time_since_update` as Glances writes it: int 1 first, then a float.
+pub fn time_since_update(elapsed: Option<f64>) -> Value {
+    match elapsed {
+        Some(s) => crate::json::float(s),
+        None => Value::from(1),
+    }
+}
+
+/// The 31 plugins of Glances 3.4.0.5, alphabetically (spec §7.1).
+pub const ALL_PLUGINS: [&str; 31] = [
+    "alert",
+    "amps",
+    "cloud",
+    "connections",
+    "containers",
+    "core",
+    "cpu",
+    "diskio",
+    "folders",
+    "fs",
+    "gpu",
+    "help",
+    "ip",
+    "irq",
+    "load",
+    "mem",
+    "memswap",
+    "network",
+    "now",
+    "percpu",
+    "ports",
+    "processcount",
+    "processlist",
+    "psutilversion",
+    "quicklook",
+    "raid",
+    "sensors",
+    "smart",
+    "system",
+    "uptime",
+    "wifi",
+];
+
+/// Build the collector of `name`, if glint implements it. `alert` is fed by
+/// the alert actor, not by a collector.
+pub fn build(name: &str, env: &Env) -> Option<Box<dyn Plugin>> {
+    let plugin: Box<dyn Plugin> = match name {
+        "core" => Box::new(core::Core::new(env)),
+        "cpu" => Box::new(cpu::Cpu::new(env)),
+        "help" => Box::new(help::Help),
+        "load" => Box::new(load::Load::new(env)),
+        "mem" => Box::new(mem::Mem::new(env)),
+        "memswap" => Box::new(mem::MemSwap::new(env)),
+        "now" => Box::new(now::Now::new(env)),
+        "percpu" => Box::new(percpu::PerCpu::new(env)),
+        "psutilversion" => Box::new(psutilversion::PsutilVersion),
+        "quicklook" => Box::new(quicklook::QuickLook::new(env)),
+        "system" => Box::new(system::System::new(env)),
+        "uptime" => Box::new(uptime::Uptime::new(env)),
+        _ => return None,
+    };
+    Some(plugin)
+}
+
+/// Whether glint serves `name` (a collector exists, or it is `alert`).
+pub fn implemented(name: &str, env: &Env) -> bool {
+    name == "alert" || build(name, env).is_some()
+}
+
+/// The stats a plugin holds before its first collection (what `/all` shows
+/// for a disabled plugin, §4.3).
+pub fn initial_stats(name: &str) -> Value {
+    match name {
+        "help" => Value::Null,
+        "now" | "uptime" => Value::from(""),
+        "core" | "cpu" | "load" | "mem" | "memswap" | "quicklook" | "system" | "processcount"
+        | "connections" | "containers" | "ip" | "cloud" | "raid" | "smart" => {
+            Value::Object(Default::default())
+        }
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+/// Read a whole file under the root, treating any failure as absent.
+pub fn read_opt(env: &Env, rel: &str) -> Option<String> {
+    env.read(rel).ok()
+}
+
+/// Parse an integer column, 0 when malformed (Linux counters never are).
+pub fn num(s: &str) -> u64 {
+    s.trim().parse().unwrap_or(0)
+}
+
+/// Logical CPU count under the root (`cpuN` lines of /proc/stat).
+pub fn logical_cpus(root: &Path) -> usize {
+    std::fs::read_to_string(root.join("proc/stat"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+                .count()
+        })
+        .unwrap_or(0)
+        .max(1)
+}

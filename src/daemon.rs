@@ -1,0 +1,118 @@
+//! Turning flags and config into the running mesh: which plugins run, at
+//! which interval, with which limits (spec §6.3, §7.3).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::actors::aggregator::Aggregator;
+use crate::actors::alert::AlertActor;
+use crate::actors::plugin::{Factory, PluginActor};
+use crate::cli::Cli;
+use crate::collect::{ALL_PLUGINS, Env, build, implemented};
+use crate::config::Config;
+use crate::limits::{LimitValue, Limits};
+
+/// Plugins that have no collector running on an interval.
+const PASSIVE: [&str; 2] = ["alert", "help"];
+
+#[derive(Debug, Clone)]
+pub struct PluginPlan {
+    pub name: &'static str,
+    pub enabled: bool,
+    pub refresh: Duration,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Global refresh in seconds (`-t`, or `[global] refresh` when -t is 2).
+    pub refresh: f64,
+    pub history_size: usize,
+    pub history_enabled: bool,
+    pub plugins: Vec<PluginPlan>,
+}
+
+impl Plan {
+    pub fn new(cli: &Cli, config: &Config, env: &Env) -> Plan {
+        let refresh = match config.get_f64("global", "refresh") {
+            Some(r) if cli.time == 2.0 => r,
+            _ => cli.time,
+        };
+        let history_size = config.get_f64("global", "history_size").unwrap_or(28800.0) as usize;
+        let disable_all = cli.disable_plugin.iter().any(|p| p == "all");
+        let plugins = ALL_PLUGINS
+            .iter()
+            .filter(|name| implemented(name, env))
+            .map(|&name| {
+                let configured_off = config.get_bool(name, "disable").unwrap_or(false);
+                let flagged_off = disable_all || cli.disable_plugin.iter().any(|p| p == name);
+                let flagged_on = cli.enable_plugin.iter().any(|p| p == name);
+                let enabled = flagged_on || !(configured_off || flagged_off);
+                let mut limits = Limits::from_config(name, config);
+                let own = config.get_f64(name, "refresh");
+                let seconds = match name {
+                    // Glances forces system to 60 s whatever the config says.
+                    "system" => {
+                        limits.set("system_refresh", LimitValue::Int(60));
+                        60.0
+                    }
+                    // sensors runs at twice the global interval unless set otherwise.
+                    "sensors" => {
+                        let s = own.filter(|&s| s != refresh).unwrap_or(2.0 * refresh);
+                        limits.set("sensors_refresh", LimitValue::Float(s));
+                        s
+                    }
+                    // processlist mirrors processcount's scan.
+                    "processlist" => config.get_f64("processcount", "refresh").unwrap_or(refresh),
+                    _ => own.unwrap_or(refresh),
+                };
+                PluginPlan {
+                    name,
+                    enabled,
+                    refresh: Duration::from_secs_f64(seconds),
+                    limits,
+                }
+            })
+            .collect();
+        Plan {
+            refresh,
+            history_size,
+            history_enabled: !cli.disable_history,
+            plugins,
+        }
+    }
+
+    pub fn enabled(&self) -> Vec<&'static str> {
+        self.plugins.iter().filter(|p| p.enabled).map(|p| p.name).collect()
+    }
+
+    pub fn disabled(&self) -> Vec<&'static str> {
+        ALL_PLUGINS
+            .iter()
+            .copied()
+            .filter(|n| !self.plugins.iter().any(|p| p.enabled && p.name == *n))
+            .collect()
+    }
+}
+
+/// Start the aggregator, the alert actor and one actor per enabled plugin.
+/// Must run inside an actix System.
+pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
+    let aggregator = Aggregator::new(
+        plan.plugins.iter().map(|p| (p.name, p.enabled, p.limits.clone())).collect(),
+        plan.history_size,
+        plan.history_enabled,
+    )
+    .start();
+    let alert = AlertActor::new(aggregator.clone()).start();
+    aggregator.do_send(crate::actors::aggregator::SetAlert(alert));
+    for p in plan.plugins.iter().filter(|p| p.enabled && !PASSIVE.contains(&p.name)) {
+        let env = env.clone();
+        let name = p.name;
+        let factory: Factory = Arc::new(move || build(name, &env).expect("implemented plugin"));
+        PluginActor::new(name, factory, p.refresh, Arc::new(p.limits.clone()), aggregator.clone()).start();
+    }
+    aggregator
+}

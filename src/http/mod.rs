@@ -1,0 +1,205 @@
+//! The HTTP layer: Glances' routes, status codes, headers, error pages and
+//! deflate. It never reads /proc: stats come from the aggregator by message.
+
+pub mod error;
+pub mod route;
+
+use std::io::Write;
+
+use actix::Addr;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use serde_json::{Map, Value};
+
+use crate::actors::aggregator::{Aggregator, ApiError};
+use route::Route;
+
+/// What the handlers need besides the aggregator: the static bodies.
+pub struct ApiState {
+    pub aggregator: Addr<Aggregator>,
+    pub config: Value,
+    pub args: Value,
+    pub help: Bytes,
+}
+
+impl ApiState {
+    pub fn new(aggregator: Addr<Aggregator>, config: &crate::config::Config, args: Value, help: &Value) -> ApiState {
+        ApiState {
+            aggregator,
+            config: config_json(config),
+            args,
+            help: Bytes::from(crate::json::to_bytes(help)),
+        }
+    }
+}
+
+/// Key names whose values are never served (`/api/3/config`).
+fn is_secret(key: &str) -> bool {
+    let k = key.to_lowercase();
+    ["password", "passwd", "token", "secret", "api_key", "apikey"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// `/api/3/config`: every section → option → raw string, secrets redacted.
+pub fn config_json(config: &crate::config::Config) -> Value {
+    let mut out = Map::new();
+    for section in &config.sections {
+        let redact_all = section.name == "passwords";
+        let options: Map<String, Value> = section
+            .options
+            .iter()
+            .map(|(k, v)| {
+                let value = if redact_all || is_secret(k) { "********" } else { v.as_str() };
+                (k.clone(), Value::from(value))
+            })
+            .collect();
+        out.insert(section.name.clone(), Value::Object(options));
+    }
+    Value::Object(out)
+}
+
+const CORS: [(&str, &str); 3] = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS"),
+    (
+        "Access-Control-Allow-Headers",
+        "Origin, Accept, Content-Type, X-Requested-With, X-CSRF-Token",
+    ),
+];
+
+/// The URL as Bottle reconstructs it for error pages.
+fn request_url(req: &HttpRequest) -> String {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| req.app_config().host().to_string());
+    let mut url = format!("http://{host}{}", req.uri().path());
+    if let Some(q) = req.uri().query() {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+fn error_response(req: &HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
+    let label = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    let mut builder = HttpResponse::build(status);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        builder.insert_header((header::ALLOW, "GET"));
+    }
+    builder
+        .content_type("text/html; charset=UTF-8")
+        .body(error::page(&label, &request_url(req), message))
+}
+
+fn success(req: &HttpRequest, content_type: &'static str, body: Bytes) -> HttpResponse {
+    let mut builder: HttpResponseBuilder = HttpResponse::Ok();
+    for h in CORS {
+        builder.insert_header(h);
+    }
+    builder.content_type(content_type);
+    let wants_deflate = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("deflate"));
+    if wants_deflate {
+        builder.insert_header((header::CONTENT_ENCODING, "deflate"));
+        builder.body(zlib(&body))
+    } else {
+        builder.insert_header((header::CONTENT_ENCODING, "identity"));
+        builder.body(body)
+    }
+}
+
+/// Glances' "deflate": a zlib stream at level 6.
+fn zlib(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::with_capacity(body.len() / 3 + 16), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+fn json_value(req: &HttpRequest, v: &Value) -> HttpResponse {
+    success(req, JSON, Bytes::from(crate::json::to_bytes(v)))
+}
+
+/// The single entry point: route, method check, then the answer.
+pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
+    let raw = req.uri().path();
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let Some(route) = route::parse(&decoded) else {
+        return error_response(&req, StatusCode::NOT_FOUND, &format!("Not found: {}", error::py_repr(&decoded)));
+    };
+    match *req.method() {
+        Method::GET | Method::HEAD => {}
+        Method::OPTIONS => return preflight(),
+        _ => return error_response(&req, StatusCode::METHOD_NOT_ALLOWED, "Method not allowed."),
+    }
+    match route {
+        Route::Status => success(&req, "text/html; charset=UTF-8", Bytes::from_static(b"Active")),
+        Route::Help => success(&req, JSON, state.help.clone()),
+        Route::Config => json_value(&req, &state.config),
+        Route::ConfigItem(item) => match state.config.get(&item) {
+            Some(section) => json_value(&req, section),
+            None => error_response(&req, StatusCode::BAD_REQUEST, &format!("Unknown configuration item {item}")),
+        },
+        Route::Args => json_value(&req, &state.args),
+        Route::ArgsItem(item) => match state.args.get(&item) {
+            Some(v) => json_value(&req, v),
+            None => error_response(&req, StatusCode::BAD_REQUEST, &format!("Unknown argument item {item}")),
+        },
+        Route::Stats(query) => match state.aggregator.send(query).await {
+            Ok(Ok(reply)) => success(&req, if reply.plain_json { "application/json" } else { JSON }, reply.body),
+            Ok(Err(ApiError::BadRequest(m))) => error_response(&req, StatusCode::BAD_REQUEST, &m),
+            Ok(Err(ApiError::NotFound(m))) => error_response(&req, StatusCode::NOT_FOUND, &m),
+            Err(e) => {
+                tracing::error!(error = %e, "aggregator did not answer");
+                error_response(&req, StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        },
+    }
+}
+
+/// A CORS pre-flight answered properly (Glances answers 405 here).
+fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"))
+        .insert_header(CORS[2])
+        .insert_header(("Access-Control-Max-Age", "86400"))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_redacts_secrets() {
+        let config = crate::config::Config::parse(
+            "[influxdb]\nhost=localhost\npassword=hunter2\ntoken=abc\n[passwords]\nlocalhost=pw\n",
+            std::path::Path::new("t.conf"),
+        )
+        .unwrap();
+        let text = String::from_utf8(crate::json::to_bytes(&config_json(&config))).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("abc") && !text.contains("\"pw\""), "{text}");
+        assert!(text.contains("localhost"));
+    }
+
+    #[test]
+    fn zlib_round_trips() {
+        let body = b"{\"total\":1.0}".repeat(10);
+        let z = zlib(&body);
+        assert_eq!(&z[..2], &[0x78, 0x9c]);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&z[..]), &mut out).unwrap();
+        assert_eq!(out, body);
+    }
+}

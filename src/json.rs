@@ -1,0 +1,183 @@
+//! The JSON text style Glances 3.4.0.5 serves (spec §2.1, "Encoder A", as
+//! produced by ujson): compact, keys in insertion order, every non-ASCII
+//! character and `/` escaped, floats in Python's shortest round-trip form.
+//!
+//! serde_json's own writer differs on `/`, non-ASCII and float text, so
+//! values are written here by hand.
+
+use serde_json::{Map, Number, Value};
+
+/// Serialise `value` in Glances' style.
+pub fn to_bytes(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(value, &mut out);
+    out
+}
+
+/// Append `value` in Glances' style to `out`.
+pub fn write_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_str(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => write_object(map, out),
+    }
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(k, out);
+        out.push(b':');
+        write_value(v, out);
+    }
+    out.push(b'}');
+}
+
+fn write_number(n: &Number, out: &mut Vec<u8>) {
+    if let Some(i) = n.as_i64() {
+        out.extend_from_slice(i.to_string().as_bytes());
+    } else if let Some(u) = n.as_u64() {
+        out.extend_from_slice(u.to_string().as_bytes());
+    } else {
+        out.extend_from_slice(py_float(n.as_f64().unwrap_or(f64::NAN)).as_bytes());
+    }
+}
+
+/// A float as ujson writes it: Python's shortest round-trip digits, always
+/// with a `.` or an exponent, exponent form below 1e-4 and from 1e16, and no
+/// zero padding in the exponent (`2.5e-5`, `1e+16`).
+pub fn py_float(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // `{:e}` gives the shortest round-trip digits: "d.ddde<exp>".
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("exponent digits");
+    let abs = x.abs();
+    if !(1e-4..1e16).contains(&abs) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{}", exp.abs());
+    }
+    let plain = format!("{x}");
+    if plain.contains('.') {
+        plain
+    } else {
+        plain + ".0"
+    }
+}
+
+/// Write a JSON string with ujson's escapes: `\/`, `\uXXXX` for non-ASCII
+/// and control characters (short escapes where they exist).
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '/' => out.extend_from_slice(b"\\/"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e && c != '\u{7f}' => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                }
+            }
+            c => out.push(c as u8),
+        }
+    }
+    out.push(b'"');
+}
+
+/// A float value for stats (serde_json refuses NaN; Glances never sends it
+/// for the fields we produce, so NaN becomes 0.0).
+pub fn float(x: f64) -> Value {
+    Value::Number(Number::from_f64(x).unwrap_or_else(|| Number::from_f64(0.0).unwrap()))
+}
+
+/// Round like Python's `round(x, digits)` for the small digit counts used here.
+pub fn round_to(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    let r = (x * scale).round() / scale;
+    // Python rounds half to even on the decimal representation; the
+    // difference only shows on exact .x5 ties, which ratios of counters
+    // essentially never hit.
+    if r.is_finite() { r } else { x }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_match_ujson() {
+        let cases = [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (28800.0, "28800.0"),
+            (0.1, "0.1"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (123456789.123, "123456789.123"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (1.2345678901234567e19, "1.2345678901234567e+19"),
+            (2.5e-5, "2.5e-5"),
+            (1e-7, "1e-7"),
+            (3e-5, "3e-5"),
+            (0.0001, "0.0001"),
+            (274.98479199409485, "274.98479199409485"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(py_float(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_like_ujson() {
+        let v = json!({"mnt_point": "/", "s": "Debian GNU/Linux 12", "u": "é😀", "c": "\u{1}\n\t\u{7f}<>&\"\\"});
+        let text = String::from_utf8(to_bytes(&v)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"mnt_point":"\/","s":"Debian GNU\/Linux 12","u":"\u00e9\ud83d\ude00","c":"\u0001\n\t<>&\"\\"}"#
+                .replace("\\t<", "\\t\u{7f}<")
+        );
+    }
+
+    #[test]
+    fn compact_and_ordered() {
+        let v = json!({"z": 1, "a": [1, 2.5, null, true], "m": {"k": false}});
+        assert_eq!(to_bytes(&v), br#"{"z":1,"a":[1,2.5,null,true],"m":{"k":false}}"#);
+    }
+}

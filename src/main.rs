@@ -1,0 +1,100 @@
+//! The `glint` binary: flags, config, listener, mesh, server.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+use clap::Parser;
+use tracing::{error, info, warn};
+
+use glint::cli::Cli;
+use glint::collect::{Env, help::help_body, logical_cpus};
+use glint::config::Config;
+use glint::daemon::{Plan, start_mesh};
+use glint::http::{ApiState, handle};
+
+fn init_logging(debug: bool) {
+    let default = if debug { "debug" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Bind before any actor starts (see DEPENDENCIES.md), with a real backlog.
+fn listen(bind: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    let ip: std::net::IpAddr = bind.parse().map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("'{bind}' is not an IP address"))
+    })?;
+    let addr = SocketAddr::new(ip, port);
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.debug);
+    if let Err(message) = cli.check() {
+        eprintln!("glint: {message}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::load(cli.config.as_deref(), logical_cpus(&cli.root)) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("glint: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match &config.path {
+        Some(p) => info!(file = %p.display(), "configuration loaded"),
+        None => info!("no configuration file found; using Glances' defaults"),
+    }
+    let mut env = Env::new(cli.root.clone(), Arc::clone(&config));
+    env.strftime = cli.strftime_format.clone();
+    let plan = Plan::new(&cli, &config, &env);
+
+    let listener = match listen(&cli.bind, cli.port) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("glint: cannot listen on {}:{}: {e}", cli.bind, cli.port);
+            return ExitCode::from(1);
+        }
+    };
+    match serve(cli, config, env, plan, listener) {
+        Ok(()) => {
+            info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!(error = %e, "server failed");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[actix_web::main]
+async fn serve(
+    cli: Cli,
+    config: Arc<Config>,
+    env: Env,
+    plan: Plan,
+    listener: std::net::TcpListener,
+) -> std::io::Result<()> {
+    let aggregator = start_mesh(&plan, &env);
+    let args = cli.args_json(plan.refresh, config.path.as_deref(), &plan.disabled());
+    let state = web::Data::new(ApiState::new(aggregator, &config, args, &help_body(config.path.as_deref())));
+    let addr = listener.local_addr()?;
+    info!(%addr, plugins = ?plan.enabled(), refresh = plan.refresh, "serving the Glances API v3");
+    if !addr.ip().is_loopback() {
+        warn!("listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats");
+    }
+    HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(handle)))
+        .listen(listener)?
+        .max_connections(10_000)
+        .shutdown_timeout(2)
+        .run()
+        .await
+}

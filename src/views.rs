@@ -1,0 +1,144 @@
+//! Views (spec §12) and the evaluations that feed alert events (§9.2 step 4).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::limits::{Level, Limits};
+
+/// One logged evaluation: the event engine's `(level, TYPE, value)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The stat name upper-cased (`CPU_USER`, `MEM`, `FS_/`).
+    pub kind: String,
+    pub level: Level,
+    pub value: f64,
+}
+
+/// What a plugin decided about its fields during one update.
+#[derive(Debug, Default)]
+pub struct Decorator {
+    /// (item key value or "" for dict plugins, field) → decoration text.
+    decorations: HashMap<(String, String), String>,
+    hidden: HashMap<(String, String), bool>,
+    pub evaluations: Vec<Evaluation>,
+}
+
+impl Decorator {
+    /// Evaluate `current` against `<plugin>_<header>` thresholds and decorate
+    /// `field` of item `item` (empty for dict plugins). Logged non-DEFAULT
+    /// levels become evaluations for the alert actor.
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate(
+        &mut self,
+        limits: &Limits,
+        plugin: &str,
+        header: &str,
+        item: &str,
+        field: &str,
+        current: f64,
+        maximum: f64,
+        log_default: bool,
+    ) -> Level {
+        let level = limits.level(plugin, header, current, maximum, 0.0);
+        let log = limits.log_enabled(plugin, header, log_default);
+        self.set(item, field, level, log);
+        if log && level != Level::Default {
+            self.evaluations.push(Evaluation {
+                kind: crate::limits::stat_name(plugin, header).to_uppercase(),
+                level,
+                value: current * 100.0 / maximum,
+            });
+        }
+        level
+    }
+
+    /// Set a decoration directly (for plugin-specific algorithms).
+    pub fn set(&mut self, item: &str, field: &str, level: Level, log: bool) {
+        self.decorations
+            .insert((item.to_string(), field.to_string()), level.decoration(log));
+    }
+
+    pub fn hide(&mut self, item: &str, field: &str) {
+        self.hidden.insert((item.to_string(), field.to_string()), true);
+    }
+
+    fn view(&self, item: &str, field: &str, optional: bool) -> Value {
+        let key = (item.to_string(), field.to_string());
+        let decoration = self
+            .decorations
+            .get(&key)
+            .map(String::as_str)
+            .unwrap_or("DEFAULT");
+        let hidden = self.hidden.get(&key).copied().unwrap_or(false);
+        let mut v = Map::with_capacity(6);
+        v.insert("decoration".into(), decoration.into());
+        v.insert("optional".into(), optional.into());
+        v.insert("additional".into(), false.into());
+        v.insert("splittable".into(), false.into());
+        v.insert("hidden".into(), hidden.into());
+        v.insert("_zero".into(), true.into());
+        Value::Object(v)
+    }
+
+    /// The standard views object: one VIEW per field (dict stats) or per
+    /// item and field (list stats keyed by `key`); `{}` for anything else.
+    pub fn views(&self, stats: &Value, key: Option<&str>, optional: &[&str]) -> Value {
+        let fields = |obj: &Map<String, Value>, item: &str| -> Value {
+            Value::Object(
+                obj.keys()
+                    .map(|f| (f.clone(), self.view(item, f, optional.contains(&f.as_str()))))
+                    .collect(),
+            )
+        };
+        match (stats, key) {
+            (Value::Object(obj), _) if !obj.is_empty() => fields(obj, ""),
+            (Value::Array(items), Some(key)) => {
+                let mut out = Map::new();
+                for item in items {
+                    if let Value::Object(obj) = item {
+                        let id = key_text(obj.get(key));
+                        out.insert(id.clone(), fields(obj, &id));
+                    }
+                }
+                Value::Object(out)
+            }
+            _ => Value::Object(Map::new()),
+        }
+    }
+}
+
+/// A key value as text, the way Glances builds views and history keys.
+pub fn key_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "None".into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dict_views_have_six_keys_in_order() {
+        let d = Decorator::default();
+        let v = d.views(&json!({"a": 1, "nice": 2}), None, &["nice"]);
+        assert_eq!(
+            crate::json::to_bytes(&v),
+            br#"{"a":{"decoration":"DEFAULT","optional":false,"additional":false,"splittable":false,"hidden":false,"_zero":true},"nice":{"decoration":"DEFAULT","optional":true,"additional":false,"splittable":false,"hidden":false,"_zero":true}}"#
+        );
+    }
+
+    #[test]
+    fn list_views_are_keyed_by_item() {
+        let mut d = Decorator::default();
+        d.set("0", "user", Level::Warning, true);
+        let v = d.views(&json!([{"cpu_number": 0, "user": 80.0}, {"cpu_number": 1, "user": 1.0}]), Some("cpu_number"), &[]);
+        assert_eq!(v["0"]["user"]["decoration"], "WARNING_LOG");
+        assert_eq!(v["1"]["user"]["decoration"], "DEFAULT");
+        assert_eq!(d.views(&json!("12:00"), None, &[]), json!({}));
+    }
+}
