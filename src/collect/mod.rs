@@ -5,7 +5,7 @@
 //! decides the decorations of its views. It never knows about actors or HTTP.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::limits::Limits;
 use crate::views::{Decorator, key_text};
 
+// Plugin modules, one line each, sorted.
 pub mod core;
 pub mod cpu;
 pub mod help;
@@ -26,6 +27,11 @@ pub mod quicklook;
 pub mod system;
 pub mod uptime;
 
+/// The latest process table (processlist elements), written by the
+/// processcount scan and read by processlist and amps, so /proc is walked
+/// once per refresh.
+pub type ProcessTable = Arc<RwLock<Arc<Vec<Value>>>>;
+
 /// Where collectors read from and what they were configured with.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -33,6 +39,7 @@ pub struct Env {
     pub config: Arc<Config>,
     /// `--strftime` (empty: use the config or Glances' default).
     pub strftime: String,
+    pub processes: ProcessTable,
 }
 
 impl Env {
@@ -41,6 +48,7 @@ impl Env {
             root: root.into(),
             config,
             strftime: String::new(),
+            processes: ProcessTable::default(),
         }
     }
 
@@ -214,6 +222,7 @@ pub fn build(name: &str, env: &Env) -> Option<Box<dyn Plugin>> {
         "quicklook" => Box::new(quicklook::QuickLook::new(env)),
         "system" => Box::new(system::System::new(env)),
         "uptime" => Box::new(uptime::Uptime::new(env)),
+        // More plugins: one arm each, sorted by name.
         _ => return None,
     };
     Some(plugin)
