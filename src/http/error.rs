@@ -1,4 +1,5 @@
-//! Glances' (Bottle's) HTML error page (spec §5.1), byte for byte.
+//! Glances' (Bottle 0.13's) HTML error page (spec §5.1, with the
+//! `sans-serif` font of the bottle release the live reference runs), byte for byte.
 
 /// HTML escaping in Bottle's order.
 fn escape(s: &str) -> String {
@@ -36,7 +37,7 @@ pub fn py_repr(s: &str) -> String {
 /// The error page for `status` (e.g. "404 Not Found") at `url`.
 pub fn page(status: &str, url: &str, message: &str) -> String {
     format!(
-        "\n    <!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n    <html>\n        <head>\n            <title>Error: {status}</title>\n            <style type=\"text/css\">\n              html {{background-color: #eee; font-family: sans;}}\n              body {{background-color: #fff; border: 1px solid #ddd;\n                    padding: 15px; margin: 15px;}}\n              pre {{background-color: #eee; border: 1px solid #ddd; padding: 5px;}}\n            </style>\n        </head>\n        <body>\n            <h1>Error: {status}</h1>\n            <p>Sorry, the requested URL <tt>{url}</tt>\n               caused an error:</p>\n            <pre>{message}</pre>\n        </body>\n    </html>\n",
+        "\n    <!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n    <html>\n        <head>\n            <title>Error: {status}</title>\n            <style type=\"text/css\">\n              html {{background-color: #eee; font-family: sans-serif;}}\n              body {{background-color: #fff; border: 1px solid #ddd;\n                    padding: 15px; margin: 15px;}}\n              pre {{background-color: #eee; border: 1px solid #ddd; padding: 5px;}}\n            </style>\n        </head>\n        <body>\n            <h1>Error: {status}</h1>\n            <p>Sorry, the requested URL <tt>{url}</tt>\n               caused an error:</p>\n            <pre>{message}</pre>\n        </body>\n    </html>\n",
         url = escape(&py_repr(url)),
         message = escape(message),
     )
