@@ -68,6 +68,18 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
 
+    /// Require HTTP Basic auth; the password is read from <USER>.pwd (see --set-password)
+    #[arg(long)]
+    pub password: bool,
+
+    /// User name for HTTP Basic auth (implies --password)
+    #[arg(short = 'u', long = "username", value_name = "USER", default_value = "glances")]
+    pub username: String,
+
+    /// Read a password from standard input, store its hash in <USER>.pwd, and exit
+    #[arg(long)]
+    pub set_password: bool,
+
     /// Debug logging (same as RUST_LOG=debug)
     #[arg(short = 'd', long)]
     pub debug: bool,
@@ -95,6 +107,11 @@ impl Cli {
             }
         }
         Ok(())
+    }
+
+    /// Auth is on with --password, or when a user other than the default is named.
+    pub fn auth_required(&self) -> bool {
+        self.password || self.username != "glances"
     }
 
     fn joined(list: &[String]) -> Value {
@@ -140,7 +157,7 @@ impl Cli {
         put("port", self.port.into());
         put("bind_address", self.bind.clone().into());
         put("username_prompt", false.into());
-        put("password_prompt", false.into());
+        put("password_prompt", self.auth_required().into());
         put("username_used", Value::Null);
         put("snmp_community", "public".into());
         put("snmp_port", 161.into());
@@ -170,7 +187,7 @@ impl Cli {
         }
         put("disable_check_update", true.into());
         put("strftime_format", self.strftime_format.clone().into());
-        put("username", "glances".into());
+        put("username", self.username.clone().into());
         put("password", "".into());
         for k in [
             "help_tag", "network_sum", "network_cumul", "generate_graph", "is_standalone", "is_client",

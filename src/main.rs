@@ -52,6 +52,21 @@ fn main() -> ExitCode {
         Some(p) => info!(file = %p.display(), "configuration loaded"),
         None => info!("no configuration file found; using Glances' defaults"),
     }
+    let password_dir = config.get("passwords", "local_password_path").map(str::to_string);
+    if cli.set_password {
+        return set_password(&cli.username, password_dir.as_deref());
+    }
+    let auth = if cli.auth_required() {
+        match glint::http::auth::load(&cli.username, password_dir.as_deref()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("glint: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let mut env = Env::new(cli.root.clone(), Arc::clone(&config));
     env.strftime = cli.strftime_format.clone();
     let plan = Plan::new(&cli, &config, &env);
@@ -63,13 +78,37 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match serve(cli, config, env, plan, listener) {
+    match serve(cli, config, env, plan, listener, auth) {
         Ok(()) => {
             info!("stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
             error!(error = %e, "server failed");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--set-password`: hash the first line of stdin into `<user>.pwd`.
+fn set_password(user: &str, configured_dir: Option<&str>) -> ExitCode {
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim_end_matches(['\r', '\n']).is_empty() {
+        eprintln!("glint: --set-password reads the password from standard input; got nothing");
+        return ExitCode::from(2);
+    }
+    let plain = line.trim_end_matches(['\r', '\n']);
+    let Some(dir) = glint::http::auth::password_dirs(configured_dir).into_iter().next() else {
+        eprintln!("glint: no directory for the password file: set HOME or [passwords] local_password_path");
+        return ExitCode::from(2);
+    };
+    match glint::http::auth::store(user, &dir, plain) {
+        Ok(file) => {
+            println!("password for user '{user}' stored in {}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("glint: cannot write the password file in {}: {e}", dir.display());
             ExitCode::from(1)
         }
     }
@@ -82,13 +121,16 @@ async fn serve(
     env: Env,
     plan: Plan,
     listener: std::net::TcpListener,
+    auth: Option<glint::http::auth::Auth>,
 ) -> std::io::Result<()> {
+    let protected = auth.is_some();
     let aggregator = start_mesh(&plan, &env);
     let args = cli.args_json(plan.refresh, config.path.as_deref(), &plan.disabled());
-    let state = web::Data::new(ApiState::new(aggregator, &config, args, &help_body(config.path.as_deref())));
+    let help = help_body(config.path.as_deref());
+    let state = web::Data::new(ApiState::new(aggregator, &config, args, &help, auth));
     let addr = listener.local_addr()?;
     info!(%addr, plugins = ?plan.enabled(), refresh = plan.refresh, "serving the Glances API v3");
-    if !addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() && !protected {
         warn!("listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats");
     }
     HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(handle)))

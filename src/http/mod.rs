@@ -1,6 +1,7 @@
 //! The HTTP layer: Glances' routes, status codes, headers, error pages and
 //! deflate. It never reads /proc: stats come from the aggregator by message.
 
+pub mod auth;
 pub mod error;
 pub mod route;
 
@@ -15,22 +16,73 @@ use serde_json::{Map, Value};
 use crate::actors::aggregator::{Aggregator, ApiError};
 use route::Route;
 
-/// What the handlers need besides the aggregator: the static bodies.
+/// What the handlers need besides the aggregator: the static bodies and
+/// the access policy.
 pub struct ApiState {
     pub aggregator: Addr<Aggregator>,
     pub config: Value,
     pub args: Value,
     pub help: Bytes,
+    /// Basic auth, when a password is configured.
+    pub auth: Option<auth::Auth>,
+    /// `[outputs] cors_origins`; `None` means Glances' `*` for everyone.
+    pub cors_origins: Option<Vec<String>>,
+    /// `[outputs] allowed_hosts` (Host header names, against DNS rebinding).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ApiState {
-    pub fn new(aggregator: Addr<Aggregator>, config: &crate::config::Config, args: Value, help: &Value) -> ApiState {
+    pub fn new(
+        aggregator: Addr<Aggregator>,
+        config: &crate::config::Config,
+        args: Value,
+        help: &Value,
+        auth: Option<auth::Auth>,
+    ) -> ApiState {
+        let origins = config.get_list("outputs", "cors_origins");
         ApiState {
             aggregator,
             config: config_json(config),
             args,
             help: Bytes::from(crate::json::to_bytes(help)),
+            auth,
+            cors_origins: (!origins.is_empty()).then_some(origins),
+            allowed_hosts: config
+                .get_list("outputs", "allowed_hosts")
+                .into_iter()
+                .map(|h| h.to_lowercase())
+                .collect(),
         }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for this request, and
+    /// whether credentials may be allowed with it.
+    fn allowed_origin(&self, req: &HttpRequest) -> Option<(String, bool)> {
+        let Some(origins) = &self.cors_origins else {
+            return Some(("*".into(), false));
+        };
+        let origin = req.headers().get(header::ORIGIN)?.to_str().ok()?;
+        if origins.iter().any(|o| o == origin) {
+            // An explicitly listed origin may send credentials; never `*`.
+            Some((origin.to_string(), self.auth.is_some()))
+        } else if origins.iter().any(|o| o == "*") {
+            Some(("*".into(), false))
+        } else {
+            None
+        }
+    }
+
+    fn host_allowed(&self, req: &HttpRequest) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        // Strip the port (IPv6 literals keep their brackets).
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => name,
+            _ => host,
+        };
+        self.allowed_hosts.iter().any(|h| h == &name.to_lowercase())
     }
 }
 
@@ -60,14 +112,26 @@ pub fn config_json(config: &crate::config::Config) -> Value {
     Value::Object(out)
 }
 
-const CORS: [(&str, &str); 3] = [
-    ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS"),
-    (
-        "Access-Control-Allow-Headers",
-        "Origin, Accept, Content-Type, X-Requested-With, X-CSRF-Token",
-    ),
-];
+const ALLOW_METHODS: (&str, &str) = ("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS");
+const ALLOW_HEADERS: (&str, &str) = (
+    "Access-Control-Allow-Headers",
+    "Origin, Accept, Content-Type, X-Requested-With, X-CSRF-Token",
+);
+
+/// Glances' three CORS headers, with glint's origin policy.
+fn cors_headers(builder: &mut HttpResponseBuilder, state: &ApiState, req: &HttpRequest) {
+    if let Some((origin, credentials)) = state.allowed_origin(req) {
+        builder.insert_header(("Access-Control-Allow-Origin", origin.clone()));
+        if origin != "*" {
+            builder.insert_header((header::VARY, "Origin"));
+        }
+        if credentials {
+            builder.insert_header(("Access-Control-Allow-Credentials", "true"));
+        }
+    }
+    builder.insert_header(ALLOW_METHODS);
+    builder.insert_header(ALLOW_HEADERS);
+}
 
 /// The URL as Bottle reconstructs it for error pages.
 fn request_url(req: &HttpRequest) -> String {
@@ -91,16 +155,17 @@ fn error_response(req: &HttpRequest, status: StatusCode, message: &str) -> HttpR
     if status == StatusCode::METHOD_NOT_ALLOWED {
         builder.insert_header((header::ALLOW, "GET"));
     }
+    if status == StatusCode::UNAUTHORIZED {
+        builder.insert_header(("Www-Authenticate", "Basic realm=\"private\""));
+    }
     builder
         .content_type("text/html; charset=UTF-8")
         .body(error::page(&label, &request_url(req), message))
 }
 
-fn success(req: &HttpRequest, content_type: &'static str, body: Bytes) -> HttpResponse {
+fn success(req: &HttpRequest, state: &ApiState, content_type: &'static str, body: Bytes) -> HttpResponse {
     let mut builder: HttpResponseBuilder = HttpResponse::Ok();
-    for h in CORS {
-        builder.insert_header(h);
-    }
+    cors_headers(&mut builder, state, req);
     builder.content_type(content_type);
     let wants_deflate = req
         .headers()
@@ -126,8 +191,8 @@ fn zlib(body: &[u8]) -> Vec<u8> {
 
 const JSON: &str = "application/json; charset=utf-8";
 
-fn json_value(req: &HttpRequest, v: &Value) -> HttpResponse {
-    success(req, JSON, Bytes::from(crate::json::to_bytes(v)))
+fn json_value(req: &HttpRequest, state: &ApiState, v: &Value) -> HttpResponse {
+    success(req, state, JSON, Bytes::from(crate::json::to_bytes(v)))
 }
 
 /// The single entry point: route, method check, then the answer.
@@ -137,26 +202,39 @@ pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
     let Some(route) = route::parse(&decoded) else {
         return error_response(&req, StatusCode::NOT_FOUND, &format!("Not found: {}", error::py_repr(&decoded)));
     };
+    if !state.host_allowed(&req) {
+        return error_response(&req, StatusCode::BAD_REQUEST, "Host not allowed");
+    }
     match *req.method() {
         Method::GET | Method::HEAD => {}
-        Method::OPTIONS => return preflight(),
+        Method::OPTIONS => return preflight(&req, &state),
         _ => return error_response(&req, StatusCode::METHOD_NOT_ALLOWED, "Method not allowed."),
     }
+    if let Some(auth) = &state.auth {
+        let given = req.headers().get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+        if !auth.allows(given) {
+            return error_response(&req, StatusCode::UNAUTHORIZED, "Access denied");
+        }
+    }
+    let st = &state;
     match route {
-        Route::Status => success(&req, "text/html; charset=UTF-8", Bytes::from_static(b"Active")),
-        Route::Help => success(&req, JSON, state.help.clone()),
-        Route::Config => json_value(&req, &state.config),
+        Route::Status => success(&req, st, "text/html; charset=UTF-8", Bytes::from_static(b"Active")),
+        Route::Help => success(&req, st, JSON, state.help.clone()),
+        Route::Config => json_value(&req, st, &state.config),
         Route::ConfigItem(item) => match state.config.get(&item) {
-            Some(section) => json_value(&req, section),
+            Some(section) => json_value(&req, st, section),
             None => error_response(&req, StatusCode::BAD_REQUEST, &format!("Unknown configuration item {item}")),
         },
-        Route::Args => json_value(&req, &state.args),
+        Route::Args => json_value(&req, st, &state.args),
         Route::ArgsItem(item) => match state.args.get(&item) {
-            Some(v) => json_value(&req, v),
+            Some(v) => json_value(&req, st, v),
             None => error_response(&req, StatusCode::BAD_REQUEST, &format!("Unknown argument item {item}")),
         },
         Route::Stats(query) => match state.aggregator.send(query).await {
-            Ok(Ok(reply)) => success(&req, if reply.plain_json { "application/json" } else { JSON }, reply.body),
+            Ok(Ok(reply)) => {
+                let content_type = if reply.plain_json { "application/json" } else { JSON };
+                success(&req, st, content_type, reply.body)
+            }
             Ok(Err(ApiError::BadRequest(m))) => error_response(&req, StatusCode::BAD_REQUEST, &m),
             Ok(Err(ApiError::NotFound(m))) => error_response(&req, StatusCode::NOT_FOUND, &m),
             Err(e) => {
@@ -168,13 +246,12 @@ pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
 }
 
 /// A CORS pre-flight answered properly (Glances answers 405 here).
-fn preflight() -> HttpResponse {
-    HttpResponse::NoContent()
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .insert_header(("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"))
-        .insert_header(CORS[2])
-        .insert_header(("Access-Control-Max-Age", "86400"))
-        .finish()
+fn preflight(req: &HttpRequest, state: &ApiState) -> HttpResponse {
+    let mut builder = HttpResponse::NoContent();
+    cors_headers(&mut builder, state, req);
+    // Browsers need Authorization listed to send Basic credentials cross-origin.
+    builder.insert_header((ALLOW_HEADERS.0, format!("{}, Authorization", ALLOW_HEADERS.1)));
+    builder.insert_header(("Access-Control-Max-Age", "86400")).finish()
 }
 
 #[cfg(test)]

@@ -51,8 +51,14 @@ pub struct Glint {
 impl Glint {
     /// Start glint with `args` (plus -B 127.0.0.1 -p <free port>), wait until it answers.
     pub fn start(args: &[&str]) -> Glint {
+        Glint::start_env(args, &[])
+    }
+
+    /// Like [`Glint::start`] with extra environment variables (e.g. HOME).
+    pub fn start_env(args: &[&str], envs: &[(&str, &str)]) -> Glint {
         let port = free_port();
         let child = glint_command(args, port)
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -61,7 +67,7 @@ impl Glint {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(r) = try_request(port, "GET", "/api/3/status", &[]) {
-                if r.status == 200 {
+                if r.status == 200 || r.status == 401 {
                     return glint;
                 }
             }
@@ -109,7 +115,10 @@ pub fn glint_command(args: &[&str], port: u16) -> Command {
 pub fn try_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
