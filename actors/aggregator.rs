@@ -3,6 +3,7 @@
 //! it for bytes by message.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_web::web::Bytes;
@@ -70,7 +71,7 @@ pub enum ApiError {
 
 struct Slot {
     enabled: bool,
-    stats: Value,
+    stats: Arc<Value>,
     stats_json: Bytes,
     views_json: Bytes,
     limits_json: Bytes,
@@ -106,7 +107,7 @@ impl Aggregator {
                 Slot {
                     enabled,
                     stats_json: Bytes::from(to_bytes(&stats)),
-                    stats,
+                    stats: Arc::new(stats),
                     views_json: Bytes::from_static(b"{}"),
                     limits_json: Bytes::from(to_bytes(&limits.to_json())),
                     history: History::new(if history_enabled { history_size } else { 0 }),
@@ -157,7 +158,7 @@ impl Aggregator {
             return;
         };
         slot.stats_json = Bytes::from(to_bytes(&stats));
-        slot.stats = stats;
+        slot.stats = Arc::new(stats);
         if let Some(views) = views {
             slot.views_json = Bytes::from(to_bytes(&views));
         }
@@ -299,6 +300,7 @@ impl Handler<Update> for Aggregator {
             views,
             history,
             evaluations,
+            triggers,
         } = msg.sample;
         let is_empty = match &stats {
             Value::Object(o) => o.is_empty(),
@@ -312,10 +314,14 @@ impl Handler<Update> for Aggregator {
             slot.history.add(msg.at, history);
         }
         self.store(msg.plugin, stats, Some(views));
-        if let Some(alert) = &self.alert {
+        if let (Some(alert), Some(slot)) = (&self.alert, self.slots.get(msg.plugin))
+            && !(evaluations.is_empty() && triggers.is_empty())
+        {
             alert.do_send(Evaluated {
                 plugin: msg.plugin,
                 evaluations,
+                triggers,
+                stats: Arc::clone(&slot.stats),
             });
         }
     }

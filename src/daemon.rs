@@ -1,13 +1,14 @@
 //! Turning flags and config into the running mesh: which plugins run, at
 //! which interval, with which limits (spec §6.3, §7.3).
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
 use crate::actors::aggregator::Aggregator;
-use crate::actors::alert::AlertActor;
+use crate::actors::alert::{Actions, AlertActor, Events, Smoothing};
 use crate::actors::plugin::{Factory, PluginActor};
 use crate::cli::Cli;
 use crate::collect::{ALL_PLUGINS, Env, build, implemented};
@@ -31,6 +32,7 @@ pub struct Plan {
     pub refresh: f64,
     pub history_size: usize,
     pub history_enabled: bool,
+    pub smoothing: Smoothing,
     pub plugins: Vec<PluginPlan>,
 }
 
@@ -80,6 +82,7 @@ impl Plan {
             refresh,
             history_size,
             history_enabled: !cli.disable_history,
+            smoothing: Smoothing::from_config(config),
             plugins,
         }
     }
@@ -106,13 +109,23 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
         plan.history_enabled,
     )
     .start();
-    let alert = AlertActor::new(aggregator.clone()).start();
+    let limits: HashMap<&'static str, Arc<Limits>> =
+        plan.plugins.iter().map(|p| (p.name, Arc::new(p.limits.clone()))).collect();
+    // Glances keeps actions quiet for the first two refresh periods.
+    let quiet_until = Instant::now() + Duration::from_secs_f64(2.0 * plan.refresh);
+    let alert = AlertActor::new(
+        aggregator.clone(),
+        Events::new(plan.smoothing),
+        Actions::new(limits.clone(), quiet_until),
+        env.processes.clone(),
+    )
+    .start();
     aggregator.do_send(crate::actors::aggregator::SetAlert(alert));
     for p in plan.plugins.iter().filter(|p| p.enabled && !PASSIVE.contains(&p.name)) {
         let env = env.clone();
         let name = p.name;
         let factory: Factory = Arc::new(move || build(name, &env).expect("implemented plugin"));
-        PluginActor::new(name, factory, p.refresh, Arc::new(p.limits.clone()), aggregator.clone()).start();
+        PluginActor::new(name, factory, p.refresh, Arc::clone(&limits[name]), aggregator.clone()).start();
     }
     aggregator
 }

@@ -3,6 +3,7 @@
 //! `collect` measures, `actors` moves samples through the mesh, `http`
 //! serves them.
 
+pub mod actions;
 pub mod cli;
 pub mod collect;
 pub mod config;

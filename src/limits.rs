@@ -120,6 +120,16 @@ impl Limits {
         }
     }
 
+    /// The careful, warning and critical thresholds of a stat, when all exist.
+    pub fn thresholds(&self, plugin: &str, header: &str) -> Option<[f64; 3]> {
+        let stat = stat_name(plugin, header);
+        let get = |level: &str| {
+            self.get_f64(&format!("{stat}_{level}"))
+                .or_else(|| self.get_f64(&format!("{plugin}_{level}")))
+        };
+        Some([get("careful")?, get("warning")?, get("critical")?])
+    }
+
     /// Whether `<stat>_log` (then `<plugin>_log`) switches logging on; else
     /// the field's own default (§9.4).
     pub fn log_enabled(&self, plugin: &str, header: &str, default: bool) -> bool {

@@ -13,6 +13,19 @@ pub struct Evaluation {
     pub kind: String,
     pub level: Level,
     pub value: f64,
+    /// careful/warning/critical in the same scale as `value`, for the
+    /// optional hysteresis of the alert actor.
+    pub thresholds: Option<[f64; 3]>,
+}
+
+/// A non-DEFAULT evaluation, logged or not: what actions are keyed on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    /// `<plugin>_<header>` (e.g. `fs_/`, `mem`).
+    pub stat: String,
+    /// The list element's key value (for `{{field}}` substitution), or "".
+    pub item: String,
+    pub level: Level,
 }
 
 /// What a plugin decided about its fields during one update.
@@ -22,6 +35,7 @@ pub struct Decorator {
     decorations: HashMap<(String, String), String>,
     hidden: HashMap<(String, String), bool>,
     pub evaluations: Vec<Evaluation>,
+    pub triggers: Vec<Trigger>,
 }
 
 impl Decorator {
@@ -43,13 +57,23 @@ impl Decorator {
         let level = limits.level(plugin, header, current, maximum, 0.0);
         let log = limits.log_enabled(plugin, header, log_default);
         self.set(item, field, level, log);
-        if log && level != Level::Default {
+        if level == Level::Default {
+            return level;
+        }
+        let stat = crate::limits::stat_name(plugin, header);
+        if log {
             self.evaluations.push(Evaluation {
-                kind: crate::limits::stat_name(plugin, header).to_uppercase(),
+                kind: stat.to_uppercase(),
                 level,
                 value: current * 100.0 / maximum,
+                thresholds: limits.thresholds(plugin, header),
             });
         }
+        self.triggers.push(Trigger {
+            stat,
+            item: item.to_string(),
+            level,
+        });
         level
     }
 

@@ -104,6 +104,7 @@ pub struct Sample {
     pub views: Value,
     pub history: Vec<(String, Value)>,
     pub evaluations: Vec<crate::views::Evaluation>,
+    pub triggers: Vec<crate::views::Trigger>,
 }
 
 /// Collect once and derive views, history points and evaluations.
@@ -118,6 +119,7 @@ pub fn sample(plugin: &mut dyn Plugin, limits: &Limits) -> Sample {
         views,
         history,
         evaluations: decorator.evaluations,
+        triggers: decorator.triggers,
     }
 }
 
