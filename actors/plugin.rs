@@ -96,3 +96,57 @@ impl Actor for PluginActor {
         ctx.run_interval(self.refresh, |act, ctx| act.tick(ctx));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::actors::aggregator::{Query, UpdateCount};
+
+    static BUILT: AtomicUsize = AtomicUsize::new(0);
+
+    /// Panics on its first collection only.
+    struct Fragile {
+        calls: usize,
+    }
+
+    impl Plugin for Fragile {
+        fn name(&self) -> &'static str {
+            "load"
+        }
+
+        fn collect(&mut self) -> Value {
+            self.calls += 1;
+            if BUILT.load(Ordering::SeqCst) == 1 && self.calls == 1 {
+                panic!("collector bug");
+            }
+            json!({"min1": 1.0})
+        }
+    }
+
+    #[test]
+    fn a_panicking_collector_is_rebuilt_and_keeps_refreshing() {
+        actix::System::new().block_on(async {
+            let aggregator = Aggregator::new(vec![("load", true, Limits::default())], 10, true).start();
+            let factory: Factory = Arc::new(|| {
+                BUILT.fetch_add(1, Ordering::SeqCst);
+                Box::new(Fragile { calls: 0 })
+            });
+            PluginActor::new("load", factory, Duration::from_millis(50), Arc::new(Limits::default()), aggregator.clone()).start();
+            // Poll: the machine may be busy with other tests.
+            for _ in 0..100 {
+                if aggregator.send(UpdateCount("load")).await.unwrap() >= 2 {
+                    break;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(BUILT.load(Ordering::SeqCst) >= 2, "rebuilt after the panic");
+            assert!(aggregator.send(UpdateCount("load")).await.unwrap() >= 2, "still updating");
+            let reply = aggregator.send(Query::Plugin("load".into())).await.unwrap().unwrap();
+            assert_eq!(&reply.body[..], br#"{"min1":1.0}"#);
+        });
+    }
+}

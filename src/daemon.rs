@@ -37,7 +37,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(cli: &Cli, config: &Config, env: &Env) -> Plan {
+    pub fn new(cli: &Cli, config: &Config) -> Plan {
         let refresh = match config.get_f64("global", "refresh") {
             Some(r) if cli.time == 2.0 => r,
             _ => cli.time,
@@ -46,7 +46,7 @@ impl Plan {
         let disable_all = cli.disable_plugin.iter().any(|p| p == "all");
         let plugins = ALL_PLUGINS
             .iter()
-            .filter(|name| implemented(name, env))
+            .filter(|name| implemented(name))
             .map(|&name| {
                 let configured_off = config.get_bool(name, "disable").unwrap_or(false);
                 let flagged_off = disable_all || cli.disable_plugin.iter().any(|p| p == name);

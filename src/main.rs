@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     };
     let mut env = Env::new(cli.root.clone(), Arc::clone(&config));
     env.strftime = cli.strftime_format.clone();
-    let plan = Plan::new(&cli, &config, &env);
+    let plan = Plan::new(&cli, &config);
 
     let listener = match listen(&cli.bind, cli.port) {
         Ok(l) => l,

@@ -70,7 +70,7 @@ impl ProcStat {
     }
 
     pub fn read(env: &Env) -> ProcStat {
-        ProcStat::parse(&env.read("proc/stat").unwrap_or_default())
+        ProcStat::parse(&env.read_logged("cpu", "proc/stat").unwrap_or_default())
     }
 }
 

@@ -29,7 +29,7 @@ impl Plugin for Load {
     }
 
     fn collect(&mut self) -> Value {
-        let Some([min1, min5, min15]) = self.env.read("proc/loadavg").ok().as_deref().and_then(parse_loadavg) else {
+        let Some([min1, min5, min15]) = self.env.read_logged("load", "proc/loadavg").as_deref().and_then(parse_loadavg) else {
             return Value::Object(Map::new());
         };
         let mut m = Map::new();

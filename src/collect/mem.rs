@@ -68,7 +68,7 @@ impl VirtualMemory {
     }
 
     pub fn read(env: &Env) -> VirtualMemory {
-        VirtualMemory::from_meminfo(&parse_meminfo(&env.read("proc/meminfo").unwrap_or_default()))
+        VirtualMemory::from_meminfo(&parse_meminfo(&env.read_logged("mem", "proc/meminfo").unwrap_or_default()))
     }
 }
 

@@ -15,17 +15,30 @@ use crate::limits::Limits;
 use crate::views::{Decorator, key_text};
 
 // Plugin modules, one line each, sorted.
+pub mod amps;
+pub mod cloud;
+pub mod connections;
 pub mod core;
 pub mod cpu;
+pub mod diskio;
+pub mod folders;
+pub mod fs;
 pub mod help;
+pub mod ip;
+pub mod irq;
 pub mod load;
 pub mod mem;
+pub mod network;
 pub mod now;
 pub mod percpu;
+pub mod ports;
 pub mod psutilversion;
 pub mod quicklook;
+pub mod raid;
+pub mod sensors;
 pub mod system;
 pub mod uptime;
+pub mod wifi;
 
 /// The latest process table (processlist elements), written by the
 /// processcount scan and read by processlist and amps, so /proc is walked
@@ -40,6 +53,8 @@ pub struct Env {
     /// `--strftime` (empty: use the config or Glances' default).
     pub strftime: String,
     pub processes: ProcessTable,
+    /// Read failures already logged, so a broken source logs once, not per tick.
+    reported: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Env {
@@ -49,6 +64,7 @@ impl Env {
             config,
             strftime: String::new(),
             processes: ProcessTable::default(),
+            reported: Arc::default(),
         }
     }
 
@@ -59,6 +75,22 @@ impl Env {
 
     pub fn read(&self, rel: &str) -> std::io::Result<String> {
         std::fs::read_to_string(self.path(rel))
+    }
+
+    /// Read a source every host has; on failure log once per (file, error
+    /// kind) and return None so the plugin falls back to its empty shape.
+    pub fn read_logged(&self, plugin: &str, rel: &str) -> Option<String> {
+        match self.read(rel) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let key = format!("{rel}:{:?}", e.kind());
+                let first = self.reported.lock().map(|mut seen| seen.insert(key)).unwrap_or(false);
+                if first {
+                    tracing::warn!(plugin, file = %self.path(rel).display(), error = %e, "cannot read source; the plugin stays empty until it can");
+                }
+                None
+            }
+        }
     }
 
     pub fn proc_root(&self) -> PathBuf {
@@ -212,27 +244,60 @@ pub const ALL_PLUGINS: [&str; 31] = [
 /// the alert actor, not by a collector.
 pub fn build(name: &str, env: &Env) -> Option<Box<dyn Plugin>> {
     let plugin: Box<dyn Plugin> = match name {
+        "amps" => Box::new(amps::Amps::new(env)),
+        "cloud" => Box::new(cloud::Cloud::new(env)),
+        "connections" => Box::new(connections::Connections::new(env)),
         "core" => Box::new(core::Core::new(env)),
         "cpu" => Box::new(cpu::Cpu::new(env)),
+        "diskio" => Box::new(diskio::DiskIo::new(env)),
+        "folders" => Box::new(folders::Folders::new(env)),
+        "fs" => Box::new(fs::Fs::new(env)),
         "help" => Box::new(help::Help),
+        "ip" => Box::new(ip::Ip::new(env)),
+        "irq" => Box::new(irq::Irq::new(env)),
         "load" => Box::new(load::Load::new(env)),
         "mem" => Box::new(mem::Mem::new(env)),
         "memswap" => Box::new(mem::MemSwap::new(env)),
+        "network" => Box::new(network::Network::new(env)),
         "now" => Box::new(now::Now::new(env)),
         "percpu" => Box::new(percpu::PerCpu::new(env)),
+        "ports" => Box::new(ports::Ports::new(env)),
         "psutilversion" => Box::new(psutilversion::PsutilVersion),
         "quicklook" => Box::new(quicklook::QuickLook::new(env)),
+        "raid" => Box::new(raid::Raid::new(env)),
+        "sensors" => Box::new(sensors::Sensors::new(env)),
         "system" => Box::new(system::System::new(env)),
         "uptime" => Box::new(uptime::Uptime::new(env)),
-        // More plugins: one arm each, sorted by name.
+        "wifi" => Box::new(wifi::Wifi::new(env)),
         _ => return None,
     };
     Some(plugin)
 }
 
-/// Whether glint serves `name` (a collector exists, or it is `alert`).
-pub fn implemented(name: &str, env: &Env) -> bool {
-    name == "alert" || build(name, env).is_some()
+/// The plugins glint serves: every one with a collector, plus `alert`.
+const IMPLEMENTED: [&str; 31] = [
+    "alert", "amps", "cloud", "connections", "containers", "core", "cpu", "diskio", "folders", "fs", "gpu", "help", "ip", "irq",
+    "load", "mem", "memswap", "network", "now", "percpu", "ports", "processcount", "processlist", "psutilversion",
+    "quicklook", "raid", "sensors", "smart", "system", "uptime", "wifi",
+];
+
+/// Whether glint serves `name`.
+pub fn implemented(name: &str) -> bool {
+    IMPLEMENTED.contains(&name)
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn implemented_matches_the_collectors() {
+        let env = Env::new("/nonexistent-root", Arc::new(Config::default()));
+        for name in ALL_PLUGINS {
+            let has_collector = build(name, &env).is_some() || name == "alert";
+            assert_eq!(implemented(name), has_collector, "{name}");
+        }
+    }
 }
 
 /// The stats a plugin holds before its first collection (what `/all` shows
@@ -241,10 +306,10 @@ pub fn initial_stats(name: &str) -> Value {
     match name {
         "help" => Value::Null,
         "now" | "uptime" => Value::from(""),
+        // Glances' connections plugin starts with its two switches on.
+        "connections" => serde_json::json!({"net_connections_enabled": true, "nf_conntrack_enabled": true}),
         "core" | "cpu" | "load" | "mem" | "memswap" | "quicklook" | "system" | "processcount"
-        | "connections" | "containers" | "ip" | "cloud" | "raid" | "smart" => {
-            Value::Object(Default::default())
-        }
+        | "containers" | "ip" | "cloud" | "raid" | "smart" => Value::Object(Default::default()),
         _ => Value::Array(Vec::new()),
     }
 }

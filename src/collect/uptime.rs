@@ -33,8 +33,7 @@ impl Plugin for Uptime {
     fn collect(&mut self) -> Value {
         let secs = self
             .env
-            .read("proc/uptime")
-            .ok()
+            .read_logged("uptime", "proc/uptime")
             .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
             .unwrap_or(0.0);
         Value::from(timedelta_text(secs as u64))

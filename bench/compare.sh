@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Glances 3.4.0.5 (from PyPI, in a venv) and a
+# release build of glint, on loopback, measured alternately in one run.
+#
+#   bench/compare.sh            full run (about 8 minutes)
+#   QUICK=1 bench/compare.sh    shorter phases, for a smoke test
+#
+# Prints a markdown table of both servers and the ratios. Needs: python3-venv,
+# wrk (installed from Debian when missing), procps. Everything talks to
+# 127.0.0.1 only; plugins that reach outside the host are disabled on both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=${GLINT_BENCH_DIR:-/tmp/glint-bench}
+GLANCES_PORT=61491
+GLINT_PORT=61492
+WRK_SECONDS=${WRK_SECONDS:-10}
+PHASE_SECONDS=${PHASE_SECONDS:-60}
+EXTRA_PROCS=${EXTRA_PROCS:-2000}
+if [ "${QUICK:-0}" = 1 ]; then WRK_SECONDS=3; PHASE_SECONDS=10; EXTRA_PROCS=300; fi
+mkdir -p "$WORK"
+
+need() { command -v "$1" >/dev/null || scripts/deps.sh "$2"; }
+need wrk wrk
+need curl curl
+python3 -c 'import venv' 2>/dev/null || scripts/deps.sh python3-venv
+
+# --- the two servers --------------------------------------------------------
+if [ ! -x "$WORK/venv/bin/glances" ]; then
+  echo "installing Glances 3.4.0.5 into $WORK/venv" >&2
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q 'glances==3.4.0.5' bottle ujson
+fi
+GLANCES_VERSION=$("$WORK/venv/bin/glances" -V 2>/dev/null | head -1)
+sed -e 's/^check_update=true/check_update=false/' \
+    -e 's/^public_ip_disabled=False/public_ip_disabled=True/' \
+    -e 's/^port_default_gateway=True/port_default_gateway=False/' \
+    "$WORK/venv/share/doc/glances/glances.conf" > "$WORK/glances.conf"
+cargo build --release --quiet
+GLINT_VERSION=$(./target/release/glint -V)
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${sleepers:-}" ] && kill $sleepers 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$WORK/venv/bin/glances" -C "$WORK/glances.conf" -w --disable-webui -B 127.0.0.1 -p $GLANCES_PORT \
+  --disable-plugin cloud,ip,ports,wifi --disable-check-update --disable-autodiscover \
+  >"$WORK/glances.log" 2>&1 &
+GLANCES_PID=$!; pids+=($GLANCES_PID)
+./target/release/glint -w -B 127.0.0.1 -p $GLINT_PORT -C config/glint.conf \
+  --disable-plugin cloud,ip,ports,wifi >"$WORK/glint.log" 2>&1 &
+GLINT_PID=$!; pids+=($GLINT_PID)
+for port in $GLANCES_PORT $GLINT_PORT; do
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/api/3/status" >/dev/null && break; sleep 0.2; done
+done
+
+# --- measurements -----------------------------------------------------------
+CLK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# wrk ROUTE CONNS PORT -> "rps p50_ms p99_ms errors"
+run_wrk() {
+  local out
+  out=$(wrk -t1 -c"$2" -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$3$1" 2>&1)
+  echo "$out" | awk '
+    /Requests\/sec/ {rps=$2}
+    /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+    /Non-2xx/ {err+=$NF} /Socket errors/ {err+=1}
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    END {printf "%.0f %.2f %.2f %d\n", rps, ms(p50), ms(p99), err+0}'
+}
+
+# cpu_over PID SECONDS [COMMAND...] -> CPU percent of one core while COMMAND runs (or idle)
+cpu_over() {
+  local pid=$1 secs=$2; shift 2
+  local t0 t1 start end
+  t0=$(cpu_ticks "$pid"); start=$(date +%s.%N)
+  if [ $# -gt 0 ]; then "$@"; else sleep "$secs"; fi
+  t1=$(cpu_ticks "$pid"); end=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" -v s="$start" -v e="$end" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/(e-s)*100}'
+}
+
+dashboard() { # port seconds: /all + /all/views every 2 s
+  local end=$(( $(date +%s) + $2 ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    curl -s "http://127.0.0.1:$1/api/3/all" >/dev/null
+    curl -s "http://127.0.0.1:$1/api/3/all/views" >/dev/null
+    sleep 2
+  done
+}
+
+declare -A R
+echo "warming up (history fills, first samples)" >&2
+sleep 5
+for route in /api/3/cpu /api/3/all /api/3/processlist; do
+  for conns in 1 16; do
+    for server in glances glint; do
+      port=$GLANCES_PORT; [ $server = glint ] && port=$GLINT_PORT
+      echo "wrk $server $route c=$conns" >&2
+      R[$server,$route,$conns]=$(run_wrk "$route" "$conns" "$port")
+    done
+  done
+done
+
+echo "dashboard phase (${PHASE_SECONDS}s each)" >&2
+R[glances,dash_cpu]=$(cpu_over $GLANCES_PID "$PHASE_SECONDS" dashboard $GLANCES_PORT "$PHASE_SECONDS")
+R[glances,dash_rss]=$(rss_kib $GLANCES_PID)
+R[glint,dash_cpu]=$(cpu_over $GLINT_PID "$PHASE_SECONDS" dashboard $GLINT_PORT "$PHASE_SECONDS")
+R[glint,dash_rss]=$(rss_kib $GLINT_PID)
+
+echo "idle phase (${PHASE_SECONDS}s, both at once)" >&2
+t_glances0=$(cpu_ticks $GLANCES_PID); t_glint0=$(cpu_ticks $GLINT_PID)
+sleep "$PHASE_SECONDS"
+t_glances1=$(cpu_ticks $GLANCES_PID); t_glint1=$(cpu_ticks $GLINT_PID)
+pct() { awk -v a="$1" -v b="$2" -v s="$PHASE_SECONDS" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/s*100}'; }
+R[glances,idle_cpu]=$(pct "$t_glances0" "$t_glances1"); R[glint,idle_cpu]=$(pct "$t_glint0" "$t_glint1")
+R[glances,idle_rss]=$(rss_kib $GLANCES_PID); R[glint,idle_rss]=$(rss_kib $GLINT_PID)
+
+echo "process scan phase: $EXTRA_PROCS extra sleeping processes" >&2
+sleepers=""
+for _ in $(seq 1 "$EXTRA_PROCS"); do sleep 3600 & sleepers="$sleepers $!"; done
+sleep 5
+nprocs=$(ls -d /proc/[0-9]* | wc -l)
+# glint scans every 2 s by itself; Glances scans when asked, so ask every 2 s.
+scan_seconds=$PHASE_SECONDS
+g0=$(cpu_ticks $GLINT_PID); sleep "$scan_seconds"; g1=$(cpu_ticks $GLINT_PID)
+scans=$(awk -v s="$scan_seconds" 'BEGIN {printf "%d", s/2}')
+R[glint,scan_us]=$(awk -v a="$g0" -v b="$g1" -v hz="$CLK" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", (b-a)/hz/k/n*1e6}')
+p0=$(cpu_ticks $GLANCES_PID)
+for _ in $(seq 1 "$scans"); do curl -s "http://127.0.0.1:$GLANCES_PORT/api/3/processlist" >/dev/null; sleep 2; done
+p1=$(cpu_ticks $GLANCES_PID)
+R[glances,scan_us]=$(awk -v a="$p0" -v b="$p1" -v hz="$CLK" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", (b-a)/hz/k/n*1e6}')
+kill $sleepers 2>/dev/null || true; sleepers=""
+
+# --- report -----------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f×", a/b; else print "n/a" }'; }
+f() { echo "${R[$1]}" | awk -v i="$2" '{print $i}'; }
+echo
+echo "### glint vs Glances — $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
+echo
+echo "Glances: $GLANCES_VERSION; glint: $GLINT_VERSION; wrk ${WRK_SECONDS}s per cell, 1 thread."
+echo
+echo "| measure | Glances | glint | glint advantage |"
+echo "|---|---|---|---|"
+for route in /api/3/cpu /api/3/all /api/3/processlist; do
+  for conns in 1 16; do
+    a="glances,$route,$conns"; b="glint,$route,$conns"
+    echo "| \`$route\` c=$conns req/s | $(f "$a" 1) | $(f "$b" 1) | $(ratio "$(f "$b" 1)" "$(f "$a" 1)") |"
+    echo "| \`$route\` c=$conns p50 / p99 ms | $(f "$a" 2) / $(f "$a" 3) | $(f "$b" 2) / $(f "$b" 3) | |"
+    echo "| \`$route\` c=$conns errors | $(f "$a" 4) | $(f "$b" 4) | |"
+  done
+done
+echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
+echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
+echo "| idle: CPU % of one core (Glances collects nothing when idle) | ${R[glances,idle_cpu]} | ${R[glint,idle_cpu]} | |"
+echo "| idle: RSS MiB | $(awk -v k="${R[glances,idle_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,idle_rss]}" 'BEGIN{printf "%.1f", k/1024}') | |"
+echo "| process scan: CPU µs per process ($nprocs processes) | ${R[glances,scan_us]} | ${R[glint,scan_us]} | $(ratio "${R[glances,scan_us]}" "${R[glint,scan_us]}") less |"
