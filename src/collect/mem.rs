@@ -177,8 +177,10 @@ impl Plugin for MemSwap {
     }
 
     fn collect(&mut self) -> Value {
-        let meminfo = parse_meminfo(&self.env.read("proc/meminfo").unwrap_or_default());
-        let (total, used, free, percent) = swap_from_meminfo(&meminfo);
+        let Some(text) = self.env.read_logged("memswap", "proc/meminfo") else {
+            return Value::Object(Map::new());
+        };
+        let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(&text));
         let (sin, sout) = swap_traffic(&self.env.read("proc/vmstat").unwrap_or_default());
         let mut m = Map::new();
         m.insert("total".into(), total.into());

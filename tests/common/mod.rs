@@ -56,11 +56,16 @@ impl Glint {
 
     /// Like [`Glint::start`] with extra environment variables (e.g. HOME).
     pub fn start_env(args: &[&str], envs: &[(&str, &str)]) -> Glint {
+        Glint::start_with(args, envs, Stdio::null())
+    }
+
+    /// Like [`Glint::start`], logging to `stderr` (e.g. a file).
+    pub fn start_with(args: &[&str], envs: &[(&str, &str)], stderr: Stdio) -> Glint {
         let port = free_port();
         let child = glint_command(args, port)
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn glint");
         let glint = Glint { child, port };

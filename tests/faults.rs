@@ -1,0 +1,69 @@
+//! Faults are contained: sources that vanish, turn into garbage or become
+//! unreadable leave their plugin empty, log once, and every other plugin
+//! keeps refreshing.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Glint, fixtures};
+use serde_json::json;
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn broken_sources_are_contained_and_logged_once() {
+    let root = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures().join("root-basic"), root.path());
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("glint.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let g = Glint::start_with(
+        &["--root", root.path().to_str().unwrap(), "-t", "0.2"],
+        &[("RUST_LOG", "warn")],
+        Stdio::from(log),
+    );
+    g.wait_for("/api/3/mem", 5, |r| r.json().get("total").is_some());
+    let proc = root.path().join("proc");
+
+    // meminfo becomes unreadable (a directory), loadavg vanishes, stat turns to garbage.
+    std::fs::remove_file(proc.join("meminfo")).unwrap();
+    std::fs::create_dir(proc.join("meminfo")).unwrap();
+    std::fs::remove_file(proc.join("loadavg")).unwrap();
+    std::fs::write(proc.join("stat"), "cpu  x y z\nintr nope\n\u{0}\u{1}garbage").unwrap();
+    std::fs::write(proc.join("uptime"), "not a number").unwrap();
+
+    g.wait_for("/api/3/mem", 5, |r| r.json() == json!({}));
+    g.wait_for("/api/3/load", 5, |r| r.json() == json!({}));
+    let before = g.get("/api/3/now").json();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_ne!(g.get("/api/3/now").json(), before, "other plugins keep refreshing");
+    assert_eq!(g.get("/api/3/memswap").json(), json!({}));
+    assert_eq!(g.get("/api/3/cpu").status, 200);
+    assert_eq!(g.get("/api/3/uptime").json(), json!("0:00:00"));
+    assert_eq!(g.get("/api/3/status").status, 200);
+
+    // The source comes back: so does the plugin.
+    std::fs::remove_dir(proc.join("meminfo")).unwrap();
+    std::fs::copy(fixtures().join("root-basic/proc/meminfo"), proc.join("meminfo")).unwrap();
+    g.wait_for("/api/3/mem", 5, |r| r.json()["total"] == json!(4_000_000u64 * 1024));
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let meminfo_warnings = text.lines().filter(|l| l.contains("cannot read source") && l.contains("meminfo")).count();
+    // mem, memswap and quicklook all read meminfo; each failure kind logs once.
+    assert!((1..=1).contains(&meminfo_warnings), "logged {meminfo_warnings} times:\n{text}");
+    assert!(text.contains("loadavg"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
