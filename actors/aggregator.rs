@@ -59,7 +59,10 @@ pub struct Reply {
 
 impl Reply {
     fn json(body: Bytes) -> Reply {
-        Reply { body, plain_json: false }
+        Reply {
+            body,
+            plain_json: false,
+        }
     }
 }
 
@@ -133,7 +136,6 @@ impl Aggregator {
             alert: None,
         }
     }
-
 
     fn enabled_slot(&self, name: &str) -> Result<&Slot, ApiError> {
         match self.slots.get(name) {
@@ -213,7 +215,9 @@ impl Aggregator {
             Query::ItemHistory(p, item, nb) => {
                 let slot = self.enabled_slot(&p)?;
                 if !self.history_enabled || !slot.history.contains(&item) {
-                    return Err(ApiError::NotFound(format!("Cannot get item {item}history  in plugin {p}")));
+                    return Err(ApiError::NotFound(format!(
+                        "Cannot get item {item}history  in plugin {p}"
+                    )));
                 }
                 json(&slot.history.to_json(Some(&item), nb))
             }
@@ -229,7 +233,9 @@ impl Aggregator {
                 let (key, wanted) = convert_value(&value);
                 match matching_items(&slot.stats, &item, &wanted) {
                     Some(found) => json(&Value::Object(Map::from_iter([(key, Value::Array(found))]))),
-                    None => Err(ApiError::NotFound(format!("Cannot get item ({item}={value}) in plugin {p}"))),
+                    None => Err(ApiError::NotFound(format!(
+                        "Cannot get item ({item}={value}) in plugin {p}"
+                    ))),
                 }
             }
         }
@@ -255,8 +261,15 @@ fn item_values(stats: &Value, item: &str) -> Option<Value> {
 fn convert_value(raw: &str) -> (String, Value) {
     if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) {
         let digits = raw.trim_start_matches('0');
-        let text = if digits.is_empty() { "0".to_string() } else { digits.to_string() };
-        let value = text.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(text.clone()));
+        let text = if digits.is_empty() {
+            "0".to_string()
+        } else {
+            digits.to_string()
+        };
+        let value = text
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(text.clone()));
         // An integer too large for u64 can never equal a field; keep its text.
         return (text, value);
     }
@@ -356,6 +369,24 @@ impl Handler<SetAlert> for Aggregator {
     }
 }
 
+/// Enabled plugins (other than `help`, which has no stats) still without
+/// a first sample.
+#[derive(Message)]
+#[rtype(result = "Vec<&'static str>")]
+pub struct Pending;
+
+impl Handler<Pending> for Aggregator {
+    type Result = Vec<&'static str>;
+
+    fn handle(&mut self, _msg: Pending, _ctx: &mut Context<Self>) -> Vec<&'static str> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|n| *n != "help" && self.slots[n].enabled && self.slots[n].updates == 0)
+            .collect()
+    }
+}
+
 /// How many updates `plugin` has received (for tests and logs).
 #[derive(Message)]
 #[rtype(result = "u64")]
@@ -376,7 +407,8 @@ mod tests {
 
     #[test]
     fn value_lookup_semantics() {
-        let stats = json!([{"cpu_number": 0, "total": 99.0, "name": "a/b"}, {"cpu_number": 1, "total": 5.0, "name": "c"}]);
+        let stats =
+            json!([{"cpu_number": 0, "total": 99.0, "name": "a/b"}, {"cpu_number": 1, "total": 5.0, "name": "c"}]);
         let (key, wanted) = convert_value("01");
         assert_eq!(key, "1");
         assert_eq!(matching_items(&stats, "cpu_number", &wanted).unwrap().len(), 1);

@@ -240,7 +240,12 @@ impl Actions {
     }
 
     /// The commands to run for these triggers, as (stat, steps).
-    pub fn due(&mut self, plugin: &str, triggers: &[Trigger], stats: &Value) -> Vec<(String, Vec<crate::actions::Step>)> {
+    pub fn due(
+        &mut self,
+        plugin: &str,
+        triggers: &[Trigger],
+        stats: &Value,
+    ) -> Vec<(String, Vec<crate::actions::Step>)> {
         let Some(limits) = self.limits.get(plugin) else {
             return Vec::new();
         };
@@ -355,12 +360,19 @@ mod tests {
         assert_eq!(json[0].as_array().unwrap().len(), 12);
         assert_eq!(json[0][11], "memory_percent");
         assert_eq!(json[0][5], float((75.0 + 95.0 + 71.0) / 3.0));
-        assert_eq!(json[0][9].as_array().unwrap().len(), 1, "top processes filled on CRITICAL");
+        assert_eq!(
+            json[0][9].as_array().unwrap().len(),
+            1,
+            "top processes filled on CRITICAL"
+        );
     }
 
     #[test]
     fn min_duration_delays_creation() {
-        let mut ev = Events::new(Smoothing { min_duration: 10.0, hysteresis: 0.0 });
+        let mut ev = Events::new(Smoothing {
+            min_duration: 10.0,
+            hysteresis: 0.0,
+        });
         assert!(!ev.apply_now(&eval("MEM", Level::Warning, 75.0), 100));
         assert!(!ev.apply_now(&eval("MEM", Level::Warning, 75.0), 105));
         assert!(ev.apply_now(&eval("MEM", Level::Warning, 75.0), 110));
@@ -373,7 +385,10 @@ mod tests {
 
     #[test]
     fn hysteresis_keeps_an_event_near_its_threshold() {
-        let mut ev = Events::new(Smoothing { min_duration: 0.0, hysteresis: 10.0 });
+        let mut ev = Events::new(Smoothing {
+            min_duration: 0.0,
+            hysteresis: 10.0,
+        });
         ev.apply_now(&eval("MEM", Level::Warning, 71.0), 100);
         // 68 is CAREFUL by the thresholds but within 10 % of warning (70 → 63).
         ev.apply_now(&eval("MEM", Level::Careful, 68.0), 110);
@@ -390,16 +405,27 @@ mod tests {
         )
         .unwrap();
         let limits = HashMap::from([("mem", Arc::new(Limits::from_config("mem", &config)))]);
-        let trig = |level| Trigger { stat: "mem".into(), item: String::new(), level };
+        let trig = |level| Trigger {
+            stat: "mem".into(),
+            item: String::new(),
+            level,
+        };
         let stats = serde_json::json!({"percent": 75.5});
         let mut quiet = Actions::new(limits.clone(), Instant::now() + std::time::Duration::from_secs(60));
         assert!(quiet.due("mem", &[trig(Level::Warning)], &stats).is_empty());
         let mut actions = Actions::new(limits, Instant::now());
         let due = actions.due("mem", &[trig(Level::Warning)], &stats);
         assert_eq!(due[0].1[0].argv, ["touch", "/tmp/75.5"]);
-        assert!(actions.due("mem", &[trig(Level::Warning)], &stats).is_empty(), "same level: once");
+        assert!(
+            actions.due("mem", &[trig(Level::Warning)], &stats).is_empty(),
+            "same level: once"
+        );
         assert_eq!(actions.due("mem", &[trig(Level::Critical)], &stats).len(), 1);
-        assert_eq!(actions.due("mem", &[trig(Level::Critical)], &stats).len(), 1, "_repeat runs each time");
+        assert_eq!(
+            actions.due("mem", &[trig(Level::Critical)], &stats).len(),
+            1,
+            "_repeat runs each time"
+        );
     }
 
     #[test]

@@ -123,7 +123,10 @@ mod tests {
     fn bounded_and_ordered() {
         let mut h = History::new(3);
         for i in 0..5 {
-            h.add(1_700_000_000_000_000 + i, vec![("user".into(), json!(i)), ("system".into(), json!(0.5))]);
+            h.add(
+                1_700_000_000_000_000 + i,
+                vec![("user".into(), json!(i)), ("system".into(), json!(0.5))],
+            );
         }
         assert_eq!(h.len("user"), 3);
         let v = h.to_json(None, 0);

@@ -53,7 +53,11 @@ impl PluginActor {
             // rather than pile up work; say so once per stall.
             let late = self.busy_since.map(|t| t.elapsed()).unwrap_or_default();
             if !self.stuck_reported && late > self.refresh * 2 {
-                warn!(plugin = self.name, seconds = late.as_secs_f64(), "collection is slow; skipping refreshes until it returns");
+                warn!(
+                    plugin = self.name,
+                    seconds = late.as_secs_f64(),
+                    "collection is slow; skipping refreshes until it returns"
+                );
                 self.stuck_reported = true;
             }
             return;
@@ -91,7 +95,11 @@ impl Actor for PluginActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        debug!(plugin = self.name, refresh = self.refresh.as_secs_f64(), "plugin actor started");
+        debug!(
+            plugin = self.name,
+            refresh = self.refresh.as_secs_f64(),
+            "plugin actor started"
+        );
         self.tick(ctx);
         ctx.run_interval(self.refresh, |act, ctx| act.tick(ctx));
     }
@@ -135,7 +143,14 @@ mod tests {
                 BUILT.fetch_add(1, Ordering::SeqCst);
                 Box::new(Fragile { calls: 0 })
             });
-            PluginActor::new("load", factory, Duration::from_millis(50), Arc::new(Limits::default()), aggregator.clone()).start();
+            PluginActor::new(
+                "load",
+                factory,
+                Duration::from_millis(50),
+                Arc::new(Limits::default()),
+                aggregator.clone(),
+            )
+            .start();
             // Poll: the machine may be busy with other tests.
             for _ in 0..100 {
                 if aggregator.send(UpdateCount("load")).await.unwrap() >= 2 {
@@ -144,7 +159,10 @@ mod tests {
                 actix_web::rt::time::sleep(Duration::from_millis(50)).await;
             }
             assert!(BUILT.load(Ordering::SeqCst) >= 2, "rebuilt after the panic");
-            assert!(aggregator.send(UpdateCount("load")).await.unwrap() >= 2, "still updating");
+            assert!(
+                aggregator.send(UpdateCount("load")).await.unwrap() >= 2,
+                "still updating"
+            );
             let reply = aggregator.send(Query::Plugin("load".into())).await.unwrap().unwrap();
             assert_eq!(&reply.body[..], br#"{"min1":1.0}"#);
         });

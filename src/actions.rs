@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::limits::{LimitValue, Level, Limits};
+use crate::limits::{Level, LimitValue, Limits};
 
 /// How long one action may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,23 +107,21 @@ pub fn render(template: &str, stats: Option<&Value>) -> String {
 /// Run the steps one after another on a background thread; a step that
 /// fails or times out stops the chain. Never blocks the caller.
 pub fn spawn(stat: String, steps: Vec<Step>) {
-    let spawned = std::thread::Builder::new()
-        .name("glint-action".into())
-        .spawn(move || {
-            for step in steps {
-                match run_step(&step) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!(%stat, command = ?step.argv, "action failed");
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::warn!(%stat, command = ?step.argv, error = %e, "action could not run");
-                        return;
-                    }
+    let spawned = std::thread::Builder::new().name("glint-action".into()).spawn(move || {
+        for step in steps {
+            match run_step(&step) {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(%stat, command = ?step.argv, "action failed");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(%stat, command = ?step.argv, error = %e, "action could not run");
+                    return;
                 }
             }
-        });
+        }
+    });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start an action thread");
     }
@@ -184,7 +182,10 @@ mod tests {
     #[test]
     fn substitution_never_adds_arguments() {
         let stats = json!({"mnt_point": "/; rm -rf / $(reboot) `id`", "percent": 91.5});
-        let steps = plan("echo {{mnt_point}} at {{percent}}% > /tmp/x && logger done", Some(&stats));
+        let steps = plan(
+            "echo {{mnt_point}} at {{percent}}% > /tmp/x && logger done",
+            Some(&stats),
+        );
         assert_eq!(steps.len(), 2);
         assert_eq!(steps[0].argv, ["echo", "/; rm -rf / $(reboot) `id`", "at", "91.5%"]);
         assert_eq!(steps[0].stdout_to, Some(("/tmp/x".into(), false)));
@@ -199,8 +200,14 @@ mod tests {
         )
         .unwrap();
         let limits = Limits::from_config("fs", &config);
-        assert_eq!(lookup(&limits, "fs", "fs_/", Level::Critical), Some(("echo root, twice".into(), true)));
-        assert_eq!(lookup(&limits, "fs", "fs_/home", Level::Critical), Some(("echo plugin".into(), false)));
+        assert_eq!(
+            lookup(&limits, "fs", "fs_/", Level::Critical),
+            Some(("echo root, twice".into(), true))
+        );
+        assert_eq!(
+            lookup(&limits, "fs", "fs_/home", Level::Critical),
+            Some(("echo plugin".into(), false))
+        );
         assert_eq!(lookup(&limits, "fs", "fs_/", Level::Warning), None);
     }
 }

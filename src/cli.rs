@@ -115,7 +115,11 @@ impl Cli {
     }
 
     fn joined(list: &[String]) -> Value {
-        if list.is_empty() { Value::Null } else { list.join(",").into() }
+        if list.is_empty() {
+            Value::Null
+        } else {
+            list.join(",").into()
+        }
     }
 
     /// The `/api/3/args` object: Glances' attribute names and order (§14.3),
@@ -131,14 +135,26 @@ impl Cli {
         put("disable_plugin", Self::joined(&self.disable_plugin));
         put("enable_plugin", Self::joined(&self.enable_plugin));
         for k in [
-            "disable_process", "disable_webui", "enable_light", "disable_irix", "percpu",
-            "disable_left_sidebar", "disable_quicklook", "full_quicklook", "disable_top", "meangpu",
+            "disable_process",
+            "disable_webui",
+            "enable_light",
+            "disable_irix",
+            "percpu",
+            "disable_left_sidebar",
+            "disable_quicklook",
+            "full_quicklook",
+            "disable_top",
+            "meangpu",
         ] {
             put(k, (k == "disable_webui").into());
         }
         put("disable_history", self.disable_history.into());
         for k in [
-            "disable_bold", "disable_bg", "enable_irq", "enable_process_extended", "enable_separator",
+            "disable_bold",
+            "disable_bg",
+            "enable_irq",
+            "enable_process_extended",
+            "enable_separator",
             "disable_cursor",
         ] {
             put(k, false.into());
@@ -180,8 +196,15 @@ impl Cli {
         put("memory_leak", false.into());
         put("stdout_apidoc", Value::Null);
         for k in [
-            "no_kernel_threads", "byte", "diskio_show_ramfs", "diskio_iops", "fahrenheit",
-            "fs_free_space", "sparkline", "disable_unicode", "theme_white",
+            "no_kernel_threads",
+            "byte",
+            "diskio_show_ramfs",
+            "diskio_iops",
+            "fahrenheit",
+            "fs_free_space",
+            "sparkline",
+            "disable_unicode",
+            "theme_white",
         ] {
             put(k, false.into());
         }
@@ -190,8 +213,14 @@ impl Cli {
         put("username", self.username.clone().into());
         put("password", "".into());
         for k in [
-            "help_tag", "network_sum", "network_cumul", "generate_graph", "is_standalone", "is_client",
-            "is_client_browser", "is_server",
+            "help_tag",
+            "network_sum",
+            "network_cumul",
+            "generate_graph",
+            "is_standalone",
+            "is_client",
+            "is_client_browser",
+            "is_server",
         ] {
             put(k, false.into());
         }

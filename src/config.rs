@@ -13,10 +13,7 @@ use ini::{Ini, ParseOption};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("config file {path}, section [{section}], key '{key}': {message}")]
@@ -36,10 +33,7 @@ pub struct Section {
 
 impl Section {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.options
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn set_default(&mut self, key: &str, value: &str) {
@@ -268,9 +262,7 @@ fn value_problem(section: &str, key: &str, value: &str) -> Option<String> {
             _ => Some(format!("expected a number, got '{value}'")),
         };
     }
-    if (key == "disable" || key == "log" || key.ends_with("_log") || key == "enable")
-        && parse_bool(value).is_none()
-    {
+    if (key == "disable" || key == "log" || key.ends_with("_log") || key == "enable") && parse_bool(value).is_none() {
         return Some(format!("expected true or false, got '{value}'"));
     }
     None
@@ -281,6 +273,25 @@ pub fn parse_bool(v: &str) -> Option<bool> {
         "1" | "yes" | "true" | "on" => Some(true),
         "0" | "no" | "false" | "off" => Some(false),
         _ => None,
+    }
+}
+
+impl Config {
+    /// The sections Glances creates even without a file, in its order.
+    pub fn default_sections() -> Vec<&'static str> {
+        vec![
+            "global",
+            "quicklook",
+            "cpu",
+            "percpu",
+            "load",
+            "mem",
+            "memswap",
+            "network",
+            "fs",
+            "sensors",
+            "processlist",
+        ]
     }
 }
 
@@ -332,7 +343,10 @@ mod tests {
     #[test]
     fn malformed_values_name_file_section_and_key() {
         let err = parse("[mem]\ncareful=lots\n").unwrap_err().to_string();
-        assert!(err.contains("test.conf") && err.contains("[mem]") && err.contains("'careful'"), "{err}");
+        assert!(
+            err.contains("test.conf") && err.contains("[mem]") && err.contains("'careful'"),
+            "{err}"
+        );
         let err = parse("[cpu]\nrefresh=0\n").unwrap_err().to_string();
         assert!(err.contains("[cpu]") && err.contains("refresh"), "{err}");
         let err = parse("[fs]\ndisable=maybe\n").unwrap_err().to_string();
@@ -352,24 +366,5 @@ mod tests {
     fn processlist_nice_lists_are_allowed() {
         let c = parse("[processlist]\nnice_warning=-20,-19,1\n").unwrap();
         assert_eq!(c.get("processlist", "nice_warning"), Some("-20,-19,1"));
-    }
-}
-
-impl Config {
-    /// The sections Glances creates even without a file, in its order.
-    pub fn default_sections() -> Vec<&'static str> {
-        vec![
-            "global",
-            "quicklook",
-            "cpu",
-            "percpu",
-            "load",
-            "mem",
-            "memswap",
-            "network",
-            "fs",
-            "sensors",
-            "processlist",
-        ]
     }
 }

@@ -11,7 +11,7 @@ use crate::actors::aggregator::Aggregator;
 use crate::actors::alert::{Actions, AlertActor, Events, Smoothing};
 use crate::actors::plugin::{Factory, PluginActor};
 use crate::cli::Cli;
-use crate::collect::{ALL_PLUGINS, Env, build, implemented};
+use crate::collect::{ALL_PLUGINS, Env, build};
 use crate::config::Config;
 use crate::limits::{LimitValue, Limits};
 
@@ -46,12 +46,17 @@ impl Plan {
         let disable_all = cli.disable_plugin.iter().any(|p| p == "all");
         let plugins = ALL_PLUGINS
             .iter()
-            .filter(|name| implemented(name))
             .map(|&name| {
                 let configured_off = config.get_bool(name, "disable").unwrap_or(false);
                 let flagged_off = disable_all || cli.disable_plugin.iter().any(|p| p == name);
                 let flagged_on = cli.enable_plugin.iter().any(|p| p == name);
-                let enabled = flagged_on || !(configured_off || flagged_off);
+                // SMART commands need root; Glances drops the plugin otherwise.
+                let needs_root = name == "smart" && !crate::collect::smart::available();
+                let wanted = flagged_on || !(configured_off || flagged_off);
+                if wanted && needs_root {
+                    tracing::info!("smart: not running as root; plugin disabled (ATA/NVMe commands need root)");
+                }
+                let enabled = wanted && !needs_root;
                 let mut limits = Limits::from_config(name, config);
                 let own = config.get_f64(name, "refresh");
                 let seconds = match name {
@@ -104,13 +109,19 @@ impl Plan {
 /// Must run inside an actix System.
 pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     let aggregator = Aggregator::new(
-        plan.plugins.iter().map(|p| (p.name, p.enabled, p.limits.clone())).collect(),
+        plan.plugins
+            .iter()
+            .map(|p| (p.name, p.enabled, p.limits.clone()))
+            .collect(),
         plan.history_size,
         plan.history_enabled,
     )
     .start();
-    let limits: HashMap<&'static str, Arc<Limits>> =
-        plan.plugins.iter().map(|p| (p.name, Arc::new(p.limits.clone()))).collect();
+    let limits: HashMap<&'static str, Arc<Limits>> = plan
+        .plugins
+        .iter()
+        .map(|p| (p.name, Arc::new(p.limits.clone())))
+        .collect();
     // Glances keeps actions quiet for the first two refresh periods.
     let quiet_until = Instant::now() + Duration::from_secs_f64(2.0 * plan.refresh);
     let alert = AlertActor::new(
@@ -128,4 +139,24 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
         PluginActor::new(name, factory, p.refresh, Arc::clone(&limits[name]), aggregator.clone()).start();
     }
     aggregator
+}
+
+/// Wait (at most `limit`) until every enabled plugin has its first sample,
+/// so the first requests see data, as after Glances' start-up update.
+pub async fn first_samples(aggregator: &Addr<Aggregator>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let pending = aggregator
+            .send(crate::actors::aggregator::Pending)
+            .await
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(?pending, "serving before these plugins have a first sample");
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -82,11 +82,7 @@ pub fn py_float(x: f64) -> String {
         return format!("{mantissa}e{sign}{}", exp.abs());
     }
     let plain = format!("{x}");
-    if plain.contains('.') {
-        plain
-    } else {
-        plain + ".0"
-    }
+    if plain.contains('.') { plain } else { plain + ".0" }
 }
 
 /// Write a JSON string with ujson's escapes: `\/`, `\uXXXX` for non-ASCII

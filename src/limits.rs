@@ -49,9 +49,7 @@ impl Limits {
     /// `history_size` first, then `<plugin>_<option>` for each option of the
     /// plugin's section, then the runtime keys the caller adds with [`set`].
     pub fn from_config(plugin: &str, config: &Config) -> Limits {
-        let history_size = config
-            .get_f64("global", "history_size")
-            .unwrap_or(28800.0);
+        let history_size = config.get_f64("global", "history_size").unwrap_or(28800.0);
         let mut entries = vec![("history_size".to_string(), LimitValue::Float(history_size))];
         if let Some(section) = config.section(plugin) {
             for (key, raw) in &section.options {
@@ -78,11 +76,7 @@ impl Limits {
     }
 
     pub fn to_json(&self) -> Value {
-        let map: Map<String, Value> = self
-            .entries
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect();
+        let map: Map<String, Value> = self.entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
         Value::Object(map)
     }
 
@@ -138,9 +132,7 @@ impl Limits {
             .get(&format!("{stat}_log"))
             .or_else(|| self.get(&format!("{plugin}_log")));
         match switch {
-            Some(LimitValue::List(items)) => items
-                .first()
-                .is_some_and(|s| s.to_lowercase() == "true"),
+            Some(LimitValue::List(items)) => items.first().is_some_and(|s| s.to_lowercase() == "true"),
             Some(_) => false,
             None => default,
         }
@@ -210,7 +202,10 @@ mod tests {
 
     #[test]
     fn level_table() {
-        let l = limits("[mem]\ncareful=50\nwarning=70\ncritical=90\n[cpu]\nuser_critical=90\n", "mem");
+        let l = limits(
+            "[mem]\ncareful=50\nwarning=70\ncritical=90\n[cpu]\nuser_critical=90\n",
+            "mem",
+        );
         assert_eq!(l.level("mem", "", 49.9, 100.0, 0.0), Level::Ok);
         assert_eq!(l.level("mem", "", 50.0, 100.0, 0.0), Level::Careful);
         assert_eq!(l.level("mem", "", 70.0, 100.0, 0.0), Level::Warning);

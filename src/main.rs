@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use clap::Parser;
@@ -11,20 +12,26 @@ use tracing::{error, info, warn};
 use glint::cli::Cli;
 use glint::collect::{Env, help::help_body, logical_cpus};
 use glint::config::Config;
-use glint::daemon::{Plan, start_mesh};
+use glint::daemon::{Plan, first_samples, start_mesh};
 use glint::http::{ApiState, handle};
 
 fn init_logging(debug: bool) {
     let default = if debug { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Bind before any actor starts (see DEPENDENCIES.md), with a real backlog.
 fn listen(bind: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
     let ip: std::net::IpAddr = bind.parse().map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("'{bind}' is not an IP address"))
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("'{bind}' is not an IP address"),
+        )
     })?;
     let addr = SocketAddr::new(ip, port);
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
@@ -125,17 +132,26 @@ async fn serve(
 ) -> std::io::Result<()> {
     let protected = auth.is_some();
     let aggregator = start_mesh(&plan, &env);
+    first_samples(&aggregator, Duration::from_secs(3)).await;
     let args = cli.args_json(plan.refresh, config.path.as_deref(), &plan.disabled());
     let help = help_body(config.path.as_deref());
     let state = web::Data::new(ApiState::new(aggregator, &config, args, &help, auth));
     let addr = listener.local_addr()?;
     info!(%addr, plugins = ?plan.enabled(), refresh = plan.refresh, "serving the Glances API v3");
     if !addr.ip().is_loopback() && !protected {
-        warn!("listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats");
+        warn!(
+            "listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats"
+        );
     }
+    // Request limits, explicitly: actix-http itself caps a request head at
+    // 32 KiB and 96 headers (431/400 beyond); paths over MAX_PATH get 414.
     HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(handle)))
         .listen(listener)?
         .max_connections(10_000)
+        .max_connection_rate(1_024)
+        .keep_alive(Duration::from_secs(75))
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
         .shutdown_timeout(2)
         .run()
         .await

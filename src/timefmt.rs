@@ -41,11 +41,7 @@ pub fn iso_local(micros: i64) -> String {
     let secs = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000);
     let base = strftime("%Y-%m-%dT%H:%M:%S", secs);
-    if frac == 0 {
-        base
-    } else {
-        format!("{base}.{frac:06}")
-    }
+    if frac == 0 { base } else { format!("{base}.{frac:06}") }
 }
 
 #[cfg(test)]

@@ -89,11 +89,7 @@ impl Decorator {
 
     fn view(&self, item: &str, field: &str, optional: bool) -> Value {
         let key = (item.to_string(), field.to_string());
-        let decoration = self
-            .decorations
-            .get(&key)
-            .map(String::as_str)
-            .unwrap_or("DEFAULT");
+        let decoration = self.decorations.get(&key).map(String::as_str).unwrap_or("DEFAULT");
         let hidden = self.hidden.get(&key).copied().unwrap_or(false);
         let mut v = Map::with_capacity(6);
         v.insert("decoration".into(), decoration.into());
@@ -160,7 +156,11 @@ mod tests {
     fn list_views_are_keyed_by_item() {
         let mut d = Decorator::default();
         d.set("0", "user", Level::Warning, true);
-        let v = d.views(&json!([{"cpu_number": 0, "user": 80.0}, {"cpu_number": 1, "user": 1.0}]), Some("cpu_number"), &[]);
+        let v = d.views(
+            &json!([{"cpu_number": 0, "user": 80.0}, {"cpu_number": 1, "user": 1.0}]),
+            Some("cpu_number"),
+            &[],
+        );
         assert_eq!(v["0"]["user"]["decoration"], "WARNING_LOG");
         assert_eq!(v["1"]["user"]["decoration"], "DEFAULT");
         assert_eq!(d.views(&json!("12:00"), None, &[]), json!({}));

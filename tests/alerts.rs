@@ -20,14 +20,23 @@ fn fake_root() -> tempfile::TempDir {
 fn set_mem(root: &Path, percent: u64) {
     let total = 4_000_000u64;
     let available = total * (100 - percent) / 100;
-    let text = format!("MemTotal: {total} kB\nMemFree: {available} kB\nMemAvailable: {available} kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n");
+    let text = format!(
+        "MemTotal: {total} kB\nMemFree: {available} kB\nMemAvailable: {available} kB\nBuffers: 0 kB\nCached: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
+    );
     let tmp = root.join("proc/meminfo.tmp");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(tmp, root.join("proc/meminfo")).unwrap();
 }
 
 fn mem_events(g: &Glint) -> Vec<Value> {
-    g.get("/api/3/alert").json().as_array().unwrap().iter().filter(|e| e[3] == "MEM").cloned().collect()
+    g.get("/api/3/alert")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e[3] == "MEM")
+        .cloned()
+        .collect()
 }
 
 fn wait_events(g: &Glint, secs: u64, ok: impl Fn(&[Value]) -> bool) -> Vec<Value> {
@@ -53,14 +62,24 @@ fn mem_event_lifecycle() {
         format!("[mem]\ncareful=50\nwarning=70\ncritical=90\nwarning_action=touch {0}/warning-{{{{percent}}}}\n[load]\ncritical=100\nwarning=99\ncareful=98\n", marks.path().display()),
     )
     .unwrap();
-    let g = Glint::start(&["--root", root.path().to_str().unwrap(), "-C", conf.to_str().unwrap(), "-t", "0.2"]);
+    let g = Glint::start(&[
+        "--root",
+        root.path().to_str().unwrap(),
+        "-C",
+        conf.to_str().unwrap(),
+        "-t",
+        "0.2",
+    ]);
     std::thread::sleep(Duration::from_millis(600));
     assert!(mem_events(&g).is_empty());
 
     // WARNING creates an ongoing event…
     set_mem(root.path(), 80);
     let events = wait_events(&g, 5, |e| e.len() == 1);
-    assert_eq!((events[0][1].clone(), events[0][2].as_str()), (Value::from(-1), Some("WARNING")));
+    assert_eq!(
+        (events[0][1].clone(), events[0][2].as_str()),
+        (Value::from(-1), Some("WARNING"))
+    );
     assert_eq!(events[0].as_array().unwrap().len(), 12);
     assert_eq!(events[0][11], "memory_percent");
     // …updated on each refresh, escalated to CRITICAL with top processes…

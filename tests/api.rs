@@ -4,13 +4,23 @@
 mod common;
 
 use common::{Glint, glances_fixture, shape_diff};
-use serde_json::Value;
 
 const JSON: &str = "application/json; charset=utf-8";
 
 /// Core plugins whose captured Glances shape glint must reproduce.
 const CORE: [&str; 12] = [
-    "alert", "core", "cpu", "load", "mem", "memswap", "now", "percpu", "psutilversion", "quicklook", "system", "uptime",
+    "alert",
+    "core",
+    "cpu",
+    "load",
+    "mem",
+    "memswap",
+    "now",
+    "percpu",
+    "psutilversion",
+    "quicklook",
+    "system",
+    "uptime",
 ];
 
 fn started() -> Glint {
@@ -26,14 +36,27 @@ fn started() -> Glint {
 fn every_route_answers_with_glances_status_and_type() {
     let g = started();
     let list = g.get("/api/3/pluginslist").json();
-    let plugins: Vec<String> = list.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let plugins: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     let mut sorted = plugins.clone();
     sorted.sort();
     assert_eq!(plugins, sorted, "pluginslist is alphabetical");
     for p in CORE {
         assert!(plugins.iter().any(|x| x == p), "{p} listed");
     }
-    for path in ["/api/3/all", "/api/3/all/limits", "/api/3/all/views", "/api/3/config", "/api/3/args", "/api/3/help", "/api/3/config/global"] {
+    for path in [
+        "/api/3/all",
+        "/api/3/all/limits",
+        "/api/3/all/views",
+        "/api/3/config",
+        "/api/3/args",
+        "/api/3/help",
+        "/api/3/config/global",
+    ] {
         let r = g.get(path);
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("content-type"), Some(JSON), "{path}");
@@ -81,8 +104,16 @@ fn core_plugin_shapes_match_glances() {
             }
         }
     }
-    for (fixture, path) in [("api__3__cpu__history__3.http", "/api/3/cpu/history/3"), ("api__3__load__history__3.http", "/api/3/load/history/3")] {
-        shape_diff(&glances_fixture(fixture).unwrap(), &g.get(path).json(), path, &mut problems);
+    for (fixture, path) in [
+        ("api__3__cpu__history__3.http", "/api/3/cpu/history/3"),
+        ("api__3__load__history__3.http", "/api/3/load/history/3"),
+    ] {
+        shape_diff(
+            &glances_fixture(fixture).unwrap(),
+            &g.get(path).json(),
+            path,
+            &mut problems,
+        );
     }
     assert!(problems.is_empty(), "shape differences:\n{}", problems.join("\n"));
 }
@@ -101,14 +132,23 @@ fn glances_text_style_and_item_routes() {
     assert!(n >= 1);
     let one = g.get("/api/3/percpu/cpu_number/00").json();
     assert_eq!(one["0"].as_array().unwrap().len(), 1, "digit strings become ints");
-    assert_eq!(g.get("/api/3/percpu/total/99.0").json(), serde_json::json!({"99.0": []}));
+    assert_eq!(
+        g.get("/api/3/percpu/total/99.0").json(),
+        serde_json::json!({"99.0": []})
+    );
     let h = g.get("/api/3/cpu/user/history/1").json();
     let point = &h["user"][0];
     assert!(point[0].as_str().unwrap().contains('T') && point[1].is_number(), "{h}");
-    assert_eq!(g.get("/api/3/cpu/history/0").json()["user"].as_array().unwrap().len(), g.get("/api/3/cpu/history").json()["user"].as_array().unwrap().len());
+    assert_eq!(
+        g.get("/api/3/cpu/history/0").json()["user"].as_array().unwrap().len(),
+        g.get("/api/3/cpu/history").json()["user"].as_array().unwrap().len()
+    );
     let all = g.get("/api/3/cpu/history").json()["user"].as_array().unwrap().len();
     let dropped = g.get("/api/3/cpu/history/-1").json()["user"].as_array().unwrap().len();
-    assert!(dropped + 1 == all || dropped + 2 == all, "negative nb drops the oldest ({dropped} vs {all})");
+    assert!(
+        dropped + 1 == all || dropped + 2 == all,
+        "negative nb drops the oldest ({dropped} vs {all})"
+    );
     assert_eq!(g.get("/api/3/args/time").json(), serde_json::json!(0.5));
     assert_eq!(g.get("/api/3/args/cached_time").json(), serde_json::json!(1));
     assert_eq!(g.get("/api/3/alert/history").json(), serde_json::json!({}));
@@ -127,24 +167,57 @@ fn errors_use_glances_codes_and_pages() {
     let g = started();
     let r = g.get("/api/3/nope");
     assert_error(&r, 400, "Unknown plugin nope (available plugins: [&#039;alert&#039;");
-    for path in ["/api/3/nope/x", "/api/3/nope/history", "/api/3/nope/limits", "/api/3/nope/a/b", "/api/3/all/foo"] {
+    for path in [
+        "/api/3/nope/x",
+        "/api/3/nope/history",
+        "/api/3/nope/limits",
+        "/api/3/nope/a/b",
+        "/api/3/all/foo",
+    ] {
         assert_eq!(g.get(path).status, 400, "{path}");
     }
     assert_error(&g.get("/api/3/cpu/foo"), 404, "Cannot get item foo in plugin cpu");
-    assert_error(&g.get("/api/3/cpu/total/5"), 404, "Cannot get item (total=5) in plugin cpu");
-    assert_error(&g.get("/api/3/cpu/history/abc"), 404, "Cannot get item (history=abc) in plugin cpu");
-    assert_error(&g.get("/api/3/cpu/foo/history"), 404, "Cannot get item foohistory  in plugin cpu");
+    assert_error(
+        &g.get("/api/3/cpu/total/5"),
+        404,
+        "Cannot get item (total=5) in plugin cpu",
+    );
+    assert_error(
+        &g.get("/api/3/cpu/history/abc"),
+        404,
+        "Cannot get item (history=abc) in plugin cpu",
+    );
+    assert_error(
+        &g.get("/api/3/cpu/foo/history"),
+        404,
+        "Cannot get item foohistory  in plugin cpu",
+    );
     assert_error(&g.get("/api/3/config/nope"), 400, "Unknown configuration item nope");
     assert_error(&g.get("/api/3/args/nope"), 400, "Unknown argument item nope");
-    assert_error(&g.get("/api/3/uptime/seconds"), 404, "Cannot get item seconds in plugin uptime");
-    for path in ["/api/3/cpu/", "/api/3/", "/api/3", "/api/2/cpu", "/api/4/cpu", "/api/3//cpu", "/"] {
+    assert_error(
+        &g.get("/api/3/uptime/seconds"),
+        404,
+        "Cannot get item seconds in plugin uptime",
+    );
+    for path in [
+        "/api/3/cpu/",
+        "/api/3/",
+        "/api/3",
+        "/api/2/cpu",
+        "/api/4/cpu",
+        "/api/3//cpu",
+        "/",
+    ] {
         let r = g.get(path);
         assert_eq!(r.status, 404, "{path}");
         assert!(r.text().contains("Not found: "), "{path}");
     }
     let full = g.get("/api/3/cpu/unknownitem").text();
     let reference = std::fs::read_to_string(common::fixtures().join("http/cpu_unknownitem.html")).unwrap();
-    assert_eq!(full, reference.replace("127.0.0.1:61208", &format!("127.0.0.1:{}", g.port)));
+    assert_eq!(
+        full,
+        reference.replace("127.0.0.1:61208", &format!("127.0.0.1:{}", g.port))
+    );
 }
 
 #[test]
@@ -156,7 +229,14 @@ fn methods_head_options_and_deflate() {
         assert_eq!(r.header("allow"), Some("GET"));
     }
     assert_eq!(g.request("POST", "/api/3/cpu/", &[]).status, 404);
-    let pre = g.request("OPTIONS", "/api/3/cpu", &[("Origin", "http://example.test"), ("Access-Control-Request-Method", "GET")]);
+    let pre = g.request(
+        "OPTIONS",
+        "/api/3/cpu",
+        &[
+            ("Origin", "http://example.test"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    );
     assert!(pre.status == 204 || pre.status == 200, "preflight {}", pre.status);
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
     assert!(pre.header("access-control-allow-methods").unwrap().contains("GET"));
@@ -181,5 +261,9 @@ fn methods_head_options_and_deflate() {
         let gz = g.request("GET", path, &[("Accept-Encoding", "gzip")]);
         assert_eq!(gz.header("content-encoding"), Some("identity"));
     }
-    assert_eq!(g.get("/api/3/system?x=1").body, g.get("/api/3/system").body, "query strings are ignored");
+    assert_eq!(
+        g.get("/api/3/system?x=1").body,
+        g.get("/api/3/system").body,
+        "query strings are ignored"
+    );
 }

@@ -16,7 +16,9 @@ fn write_config(text: &str) -> tempfile::NamedTempFile {
 }
 
 fn history_len(g: &Glint, plugin: &str, key: &str) -> usize {
-    g.get(&format!("/api/3/{plugin}/history")).json()[key].as_array().map_or(0, Vec::len)
+    g.get(&format!("/api/3/{plugin}/history")).json()[key]
+        .as_array()
+        .map_or(0, Vec::len)
 }
 
 #[test]
@@ -24,13 +26,22 @@ fn plugins_refresh_at_their_own_rates() {
     let conf = write_config("[cpu]\nrefresh=0.25\n[memswap]\nrefresh=1.5\n");
     let g = Glint::start(&["-C", conf.path().to_str().unwrap(), "-t", "5"]);
     // Wait until memswap has its second sample, then compare counts.
-    g.wait_for("/api/3/memswap/history", 10, |r| r.json()["percent"].as_array().is_some_and(|a| a.len() >= 2));
+    g.wait_for("/api/3/memswap/history", 10, |r| {
+        r.json()["percent"].as_array().is_some_and(|a| a.len() >= 2)
+    });
     let cpu = history_len(&g, "cpu", "user");
     let swap = history_len(&g, "memswap", "percent");
     assert!(cpu >= 3 * swap, "cpu refreshes faster: {cpu} points vs memswap {swap}");
-    let cpu_tsu = g.get("/api/3/cpu/time_since_update").json()["time_since_update"].as_f64().unwrap();
-    let swap_tsu = g.get("/api/3/memswap/time_since_update").json()["time_since_update"].as_f64().unwrap();
-    assert!(swap_tsu > 2.0 * cpu_tsu, "measured intervals follow refresh= ({cpu_tsu} vs {swap_tsu})");
+    let cpu_tsu = g.get("/api/3/cpu/time_since_update").json()["time_since_update"]
+        .as_f64()
+        .unwrap();
+    let swap_tsu = g.get("/api/3/memswap/time_since_update").json()["time_since_update"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        swap_tsu > 2.0 * cpu_tsu,
+        "measured intervals follow refresh= ({cpu_tsu} vs {swap_tsu})"
+    );
     // Limits show the configured refresh; system is forced to 60, sensors doubles the global.
     assert_eq!(g.get("/api/3/cpu/limits").json()["cpu_refresh"], json!(0.25));
     assert_eq!(g.get("/api/3/system/limits").json()["system_refresh"], json!(60));
@@ -47,8 +58,14 @@ fn collectors_read_a_fake_root() {
     assert_eq!(mem["used"], json!(1_000_000u64 * 1024));
     assert_eq!(mem["percent"], json!(25.0));
     let swap = g.get("/api/3/memswap").json();
-    assert_eq!((swap["total"].clone(), swap["percent"].clone(), swap["sin"].clone()), (json!(2_000_000u64 * 1024), json!(25.0), json!(40960)));
-    assert_eq!(g.get("/api/3/load").json(), json!({"min1": 0.5, "min5": 1.25, "min15": 2.0, "cpucore": 2}));
+    assert_eq!(
+        (swap["total"].clone(), swap["percent"].clone(), swap["sin"].clone()),
+        (json!(2_000_000u64 * 1024), json!(25.0), json!(40960))
+    );
+    assert_eq!(
+        g.get("/api/3/load").json(),
+        json!({"min1": 0.5, "min5": 1.25, "min15": 2.0, "cpucore": 2})
+    );
     assert_eq!(g.get("/api/3/uptime").json(), json!("1 day, 2:03:04"));
     let system = g.get("/api/3/system").json();
     assert_eq!(system["hostname"], "testhost");
@@ -58,8 +75,15 @@ fn collectors_read_a_fake_root() {
     assert_eq!(quick["cpu_hz_current"], json!(2.5e9));
     // load min15 per core = 1.0 → WARNING, logged by default.
     assert_eq!(g.get("/api/3/load/views").json()["min15"]["decoration"], "WARNING_LOG");
-    let alert = g.wait_for("/api/3/alert", 5, |r| !r.json().as_array().unwrap().is_empty()).json();
-    let event = alert.as_array().unwrap().iter().find(|e| e[3] == "LOAD").expect("a LOAD event");
+    let alert = g
+        .wait_for("/api/3/alert", 5, |r| !r.json().as_array().unwrap().is_empty())
+        .json();
+    let event = alert
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[3] == "LOAD")
+        .expect("a LOAD event");
     assert_eq!(event.as_array().unwrap().len(), 12);
     assert_eq!((event[1].clone(), event[2].clone()), (json!(-1), json!("WARNING")));
 }
@@ -80,7 +104,11 @@ fn enable_and_disable_plugins() {
     let list = g.get("/api/3/pluginslist").json();
     assert!(!list.as_array().unwrap().iter().any(|p| p == "load" || p == "uptime"));
     let g2 = Glint::start(&["-C", conf.path().to_str().unwrap(), "--enable-plugin", "load"]);
-    assert_eq!(g2.get("/api/3/load").status, 200, "--enable-plugin wins over the config");
+    assert_eq!(
+        g2.get("/api/3/load").status,
+        200,
+        "--enable-plugin wins over the config"
+    );
 }
 
 #[test]
@@ -96,8 +124,14 @@ fn history_size_and_disable_history() {
 }
 
 fn run_to_exit(args: &[&str]) -> (i32, String) {
-    let out = glint_command(args, free_port()).stderr(Stdio::piped()).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = glint_command(args, free_port())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -106,7 +140,10 @@ fn bad_config_and_usage_exit_2_with_clear_messages() {
     let path = conf.path().to_str().unwrap().to_string();
     let (code, err) = run_to_exit(&["-C", &path]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(&path) && err.contains("[mem]") && err.contains("'warning'"), "{err}");
+    assert!(
+        err.contains(&path) && err.contains("[mem]") && err.contains("'warning'"),
+        "{err}"
+    );
     let (code, err) = run_to_exit(&["-C", "/nonexistent/glint.conf"]);
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/glint.conf"), "{err}");
@@ -128,7 +165,10 @@ fn port_in_use_is_a_clear_error() {
     let out = glint_command(&[], port).stderr(Stdio::piped()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("127.0.0.1:{port}")) && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && !err.contains("panicked"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,12 +190,27 @@ fn sigterm_and_sigint_stop_cleanly() {
 
 #[test]
 fn help_and_version() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glint")).arg("--help").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glint"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for flag in ["--bind", "--port", "--time", "--config", "--disable-plugin", "--enable-plugin", "--disable-history", "--cached-time"] {
+    for flag in [
+        "--bind",
+        "--port",
+        "--time",
+        "--config",
+        "--disable-plugin",
+        "--enable-plugin",
+        "--disable-history",
+        "--cached-time",
+    ] {
         assert!(text.contains(flag), "--help mentions {flag}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glint")).arg("-V").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glint"))
+        .arg("-V")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("glint "));
 }

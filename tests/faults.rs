@@ -48,9 +48,15 @@ fn broken_sources_are_contained_and_logged_once() {
     g.wait_for("/api/3/mem", 5, |r| r.json()["total"] == json!(4_000_000u64 * 1024));
 
     let text = std::fs::read_to_string(&log_path).unwrap();
-    let meminfo_warnings = text.lines().filter(|l| l.contains("cannot read source") && l.contains("meminfo")).count();
+    let meminfo_warnings = text
+        .lines()
+        .filter(|l| l.contains("cannot read source") && l.contains("meminfo"))
+        .count();
     // mem, memswap and quicklook all read meminfo; each failure kind logs once.
-    assert!((1..=1).contains(&meminfo_warnings), "logged {meminfo_warnings} times:\n{text}");
+    assert!(
+        (1..=1).contains(&meminfo_warnings),
+        "logged {meminfo_warnings} times:\n{text}"
+    );
     assert!(text.contains("loadavg"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
 }

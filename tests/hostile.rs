@@ -58,7 +58,7 @@ proptest! {
         let g = SERVER.get_or_init(|| Glint::start(&["-t", "0.5"]));
         let mut req = format!("{method} ").into_bytes();
         req.extend(&path);
-        req.extend(format!(" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes());
+        req.extend(b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         if let Some(status) = raw_status(g.port, &req) {
             prop_assert!(status < 500, "{} {} -> {}", method, String::from_utf8_lossy(&path), status);
             prop_assert!([200, 204, 400, 404, 405].contains(&status), "status {}", status);
@@ -78,14 +78,26 @@ proptest! {
 #[test]
 fn oversized_requests_are_refused_cleanly() {
     let g = Glint::start(&[]);
-    let long_path = format!("/api/3/{}", "a".repeat(100_000));
-    let status = raw_status(g.port, format!("GET {long_path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    let long_path = format!("/api/3/{}", "a".repeat(20_000));
+    let status = raw_status(
+        g.port,
+        format!("GET {long_path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, Some(414));
+    let longer = format!("/api/3/{}", "a".repeat(100_000));
+    let status = raw_status(g.port, format!("GET {longer} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
     assert!(status.is_none_or(|s| (400..500).contains(&s)), "{status:?}");
-    let huge_header = format!("GET /api/3/cpu HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(200_000));
+    let huge_header = format!(
+        "GET /api/3/cpu HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(200_000)
+    );
     let status = raw_status(g.port, huge_header.as_bytes());
     assert!(status.is_none_or(|s| (400..500).contains(&s)), "{status:?}");
     let many_headers: String = (0..500).map(|i| format!("X-{i}: v\r\n")).collect();
-    let status = raw_status(g.port, format!("GET /api/3/cpu HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").as_bytes());
+    let status = raw_status(
+        g.port,
+        format!("GET /api/3/cpu HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").as_bytes(),
+    );
     assert!(status.is_none_or(|s| (400..500).contains(&s)), "{status:?}");
     assert_eq!(g.get("/api/3/cpu").status, 200, "still serving");
 }
@@ -107,7 +119,10 @@ fn known_hostile_paths_get_the_right_answers() {
         ("/api/3/config/..", 400),
         ("/api/3/\u{00e9}", 400),
     ] {
-        let status = raw_status(g.port, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
+        let status = raw_status(
+            g.port,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         assert_eq!(status, Some(want), "{path}");
     }
 }

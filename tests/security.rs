@@ -9,7 +9,10 @@ use base64::Engine;
 use common::{Glint, free_port, glint_command};
 
 fn basic(user: &str, pw: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+    )
 }
 
 /// Create `<home>/.config/glint/<user>.pwd` through `glint --set-password`.
@@ -36,7 +39,13 @@ fn password_protects_matched_routes_only() {
     let salt = hash.split('$').next().unwrap().to_string();
 
     let g = Glint::start_env(&["--password"], &[("HOME", home.path().to_str().unwrap())]);
-    for path in ["/api/3/cpu", "/api/3/status", "/api/3/args", "/api/3/all", "/api/3/nope"] {
+    for path in [
+        "/api/3/cpu",
+        "/api/3/status",
+        "/api/3/args",
+        "/api/3/all",
+        "/api/3/nope",
+    ] {
         let r = g.get(path);
         assert_eq!(r.status, 401, "{path}");
         assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"private\""));
@@ -46,9 +55,20 @@ fn password_protects_matched_routes_only() {
     let good = basic("glances", "s3cret");
     assert_eq!(g.request("GET", "/api/3/cpu", &[("Authorization", &good)]).status, 200);
     assert_eq!(g.request("GET", "/api/3/cpu", &[("Authorization", &good)]).status, 200);
-    assert_eq!(g.request("GET", "/api/3/cpu", &[("Authorization", &basic("glances", "wrong"))]).status, 401);
-    assert_eq!(g.request("GET", "/api/3/cpu", &[("Authorization", &basic("root", "s3cret"))]).status, 401);
-    assert_eq!(g.request("GET", "/api/3/cpu", &[("Authorization", "Basic %%%")]).status, 401);
+    assert_eq!(
+        g.request("GET", "/api/3/cpu", &[("Authorization", &basic("glances", "wrong"))])
+            .status,
+        401
+    );
+    assert_eq!(
+        g.request("GET", "/api/3/cpu", &[("Authorization", &basic("root", "s3cret"))])
+            .status,
+        401
+    );
+    assert_eq!(
+        g.request("GET", "/api/3/cpu", &[("Authorization", "Basic %%%")]).status,
+        401
+    );
     // Routing errors come before auth, as in Glances.
     assert_eq!(g.get("/api/3/").status, 404);
     assert_eq!(g.request("POST", "/api/3/cpu", &[]).status, 405);
@@ -56,7 +76,11 @@ fn password_protects_matched_routes_only() {
     let args = g.request("GET", "/api/3/args", &[("Authorization", &good)]).text();
     assert!(!args.contains(&salt) && !args.contains("s3cret"), "{args}");
     // With a password, CORS never pairs a wildcard origin with credentials.
-    let r = g.request("GET", "/api/3/cpu", &[("Authorization", &good), ("Origin", "http://evil.test")]);
+    let r = g.request(
+        "GET",
+        "/api/3/cpu",
+        &[("Authorization", &good), ("Origin", "http://evil.test")],
+    );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert!(r.header("access-control-allow-credentials").is_none());
 }
@@ -78,7 +102,11 @@ fn missing_password_file_is_a_clear_error() {
 fn authorization_is_ignored_without_a_password() {
     let g = Glint::start(&[]);
     // Homepage always sends credentials, even when none are configured.
-    let r = g.request("GET", "/api/3/cpu", &[("Authorization", &basic("undefined", "undefined"))]);
+    let r = g.request(
+        "GET",
+        "/api/3/cpu",
+        &[("Authorization", &basic("undefined", "undefined"))],
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -107,7 +135,11 @@ fn config_secrets_are_redacted_and_never_executed() {
 #[test]
 fn cors_origins_and_allowed_hosts() {
     let conf = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(conf.path(), "[outputs]\ncors_origins=http://dash.lan\nallowed_hosts=127.0.0.1,localhost\n").unwrap();
+    std::fs::write(
+        conf.path(),
+        "[outputs]\ncors_origins=http://dash.lan\nallowed_hosts=127.0.0.1,localhost\n",
+    )
+    .unwrap();
     let g = Glint::start(&["-C", conf.path().to_str().unwrap()]);
     let listed = g.request("GET", "/api/3/cpu", &[("Origin", "http://dash.lan")]);
     assert_eq!(listed.header("access-control-allow-origin"), Some("http://dash.lan"));

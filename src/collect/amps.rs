@@ -63,10 +63,7 @@ pub enum RunError {
     #[error("empty command")]
     Empty,
     #[error("cannot run {program}: {source}")]
-    Spawn {
-        program: String,
-        source: std::io::Error,
-    },
+    Spawn { program: String, source: std::io::Error },
     #[error("{program} ran longer than {seconds} s and was killed")]
     TimedOut { program: String, seconds: f64 },
     #[error("{program} was stopped because glint no longer needs it")]
@@ -137,23 +134,21 @@ pub fn run_command(
 /// listening whenever it wants (a grandchild may hold the pipe open).
 fn read_in_background(mut reader: PipeReader) -> Receiver<Vec<u8>> {
     let (tx, rx) = mpsc::channel();
-    let spawned = thread::Builder::new()
-        .name("glint-cmd-output".into())
-        .spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        if tx.send(buf[..n].to_vec()).is_err() {
-                            return;
-                        }
+    let spawned = thread::Builder::new().name("glint-cmd-output".into()).spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => return,
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
             }
-        });
+        }
+    });
     if let Err(e) = spawned {
         debug!(error = %e, "cannot start an output reader; output is lost");
     }
@@ -227,11 +222,9 @@ pub fn systemd_summary(text: &str) -> String {
             }
         }
     }
-    counts
-        .iter()
-        .fold("Services\n".to_string(), |out, (state, n)| {
-            out + &format!("{state}: {n}\n")
-        })
+    counts.iter().fold("Services\n".to_string(), |out, (state, n)| {
+        out + &format!("{state}: {n}\n")
+    })
 }
 
 /// `service --status-all` output → running (`+`), stopped (`-`), upstart (`?`).
@@ -271,21 +264,16 @@ impl Probe {
                 Ok(Some(clean(&all)))
             }
             Probe::StatusPage(url) => {
-                let response =
-                    http::request("GET", url, timeout, None).map_err(|e| e.to_string())?;
+                let response = http::request("GET", url, timeout, None).map_err(|e| e.to_string())?;
                 Ok(response.ok().then(|| response.body.trim_end().to_string()))
             }
             Probe::Systemd(argv) => {
                 let out = run_command(argv, Stderr::Discard, timeout, cancel).map_err(err)?;
-                Ok(out
-                    .success
-                    .then(|| systemd_summary(&ascii_text(&out.output))))
+                Ok(out.success.then(|| systemd_summary(&ascii_text(&out.output))))
             }
             Probe::SystemV(argv) => {
                 let out = run_command(argv, Stderr::Merge, timeout, cancel).map_err(err)?;
-                Ok(out
-                    .success
-                    .then(|| systemv_summary(&ascii_text(&out.output))))
+                Ok(out.success.then(|| systemv_summary(&ascii_text(&out.output))))
             }
         }
     }
@@ -301,19 +289,12 @@ impl Probe {
 
 /// The ASCII characters of command output (Glances' `to_ascii`).
 fn ascii_text(output: &[u8]) -> String {
-    String::from_utf8_lossy(output)
-        .chars()
-        .filter(char::is_ascii)
-        .collect()
+    String::from_utf8_lossy(output).chars().filter(char::is_ascii).collect()
 }
 
 /// `one_line=true` output: newlines replaced by `separator`.
 fn flatten(text: String, one_line: bool, separator: &str) -> String {
-    if one_line {
-        text.replace('\n', separator)
-    } else {
-        text
-    }
+    if one_line { text.replace('\n', separator) } else { text }
 }
 
 /// The state a probe thread shares with the plugin.
@@ -331,10 +312,7 @@ impl ProbeState {
     }
 
     fn get(&self) -> Option<String> {
-        self.result
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.result.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
@@ -363,9 +341,7 @@ struct Amp {
 fn capitalize(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase()
-            .chain(chars.flat_map(char::to_lowercase))
-            .collect()
+        c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()
     })
 }
 
@@ -373,10 +349,7 @@ fn capitalize(name: &str) -> String {
 fn option_value(value: Option<&str>) -> Value {
     match value {
         None => Value::Null,
-        Some(v) => v
-            .trim()
-            .parse::<f64>()
-            .map_or_else(|_| Value::from(v), float),
+        Some(v) => v.trim().parse::<f64>().map_or_else(|_| Value::from(v), float),
     }
 }
 
@@ -387,10 +360,7 @@ impl Amp {
         let refresh = opt("refresh").and_then(|v| v.trim().parse::<f64>().ok());
         let mut enabled = opt("enable").and_then(parse_bool).unwrap_or(false);
         if enabled && refresh.is_none() {
-            problems.push(format!(
-                "[{}] has no refresh; the AMP is disabled",
-                section.name
-            ));
+            problems.push(format!("[{}] has no refresh; the AMP is disabled", section.name));
             enabled = false;
         }
         let regex = opt("regex").and_then(|r| match Regex::new(r) {
@@ -403,22 +373,14 @@ impl Amp {
                 None
             }
         });
-        let argv = |key: &str| {
-            opt(key).map(|c| c.split_whitespace().map(String::from).collect::<Vec<_>>())
-        };
+        let argv = |key: &str| opt(key).map(|c| c.split_whitespace().map(String::from).collect::<Vec<_>>());
         let (name, probe) = match suffix {
             "nginx" => (
                 "Nginx".to_string(),
                 opt("status_url").map(|u| Probe::StatusPage(u.to_string())),
             ),
-            "systemd" => (
-                "Systemd".to_string(),
-                argv("systemctl_cmd").map(Probe::Systemd),
-            ),
-            "systemv" => (
-                "SystemV".to_string(),
-                argv("service_cmd").map(Probe::SystemV),
-            ),
+            "systemd" => ("Systemd".to_string(), argv("systemctl_cmd").map(Probe::Systemd)),
+            "systemv" => ("SystemV".to_string(), argv("service_cmd").map(Probe::SystemV)),
             _ => (
                 capitalize(suffix),
                 opt("command").map(|c| Probe::Commands(split_commands(c))),
@@ -458,10 +420,7 @@ impl Amp {
         let Some(re) = &self.regex else {
             return false;
         };
-        let name = process
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = process.get("name").and_then(Value::as_str).unwrap_or_default();
         let cmdline: Vec<&str> = process
             .get("cmdline")
             .and_then(Value::as_array)
@@ -487,17 +446,8 @@ impl Amp {
             return;
         }
         if self.summary {
-            let sum = |field: &str| {
-                matched
-                    .iter()
-                    .filter_map(|p| p.get(field)?.as_f64())
-                    .sum::<f64>()
-            };
-            let text = format!(
-                "CPU: {:.1}% | MEM: {:.1}%",
-                sum("cpu_percent"),
-                sum("memory_percent")
-            );
+            let sum = |field: &str| matched.iter().filter_map(|p| p.get(field)?.as_f64()).sum::<f64>();
+            let text = format!("CPU: {:.1}% | MEM: {:.1}%", sum("cpu_percent"), sum("memory_percent"));
             self.state.set(flatten(text, self.one_line, ""));
         } else if let Some(probe) = &self.probe {
             self.start_probe(probe.clone(), Arc::clone(cancel));
@@ -512,19 +462,17 @@ impl Amp {
         let timeout = Duration::try_from_secs_f64(self.refresh.unwrap_or(0.0))
             .map_or(MAX_PROBE_TIME, |t| t.clamp(MIN_PROBE_TIME, MAX_PROBE_TIME));
         let (state, name, one_line) = (Arc::clone(&self.state), self.name.clone(), self.one_line);
-        let spawned = thread::Builder::new()
-            .name(format!("glint-amp-{name}"))
-            .spawn(move || {
-                match probe.run(timeout, &cancel) {
-                    Ok(Some(text)) => state.set(flatten(text, one_line, probe.line_separator())),
-                    Ok(None) => debug!(amp = name, "probe gave no new result"),
-                    Err(e) if !state.warned.swap(true, Ordering::Relaxed) => {
-                        warn!(amp = name, "probe failed: {e}")
-                    }
-                    Err(e) => debug!(amp = name, "probe failed: {e}"),
+        let spawned = thread::Builder::new().name(format!("glint-amp-{name}")).spawn(move || {
+            match probe.run(timeout, &cancel) {
+                Ok(Some(text)) => state.set(flatten(text, one_line, probe.line_separator())),
+                Ok(None) => debug!(amp = name, "probe gave no new result"),
+                Err(e) if !state.warned.swap(true, Ordering::Relaxed) => {
+                    warn!(amp = name, "probe failed: {e}")
                 }
-                state.running.store(false, Ordering::Release);
-            });
+                Err(e) => debug!(amp = name, "probe failed: {e}"),
+            }
+            state.running.store(false, Ordering::Release);
+        });
         if let Err(e) = spawned {
             warn!(amp = self.name, error = %e, "cannot start the probe thread");
             self.state.running.store(false, Ordering::Release);
@@ -535,15 +483,9 @@ impl Amp {
         let mut m = Map::new();
         m.insert("key".into(), "name".into());
         m.insert("name".into(), self.name.clone().into());
-        m.insert(
-            "result".into(),
-            self.state.get().map_or(Value::Null, Value::from),
-        );
+        m.insert("result".into(), self.state.get().map_or(Value::Null, Value::from));
         m.insert("refresh".into(), self.refresh.map_or(Value::Null, float));
-        m.insert(
-            "timer".into(),
-            float(self.timer_start.elapsed().as_secs_f64()),
-        );
+        m.insert("timer".into(), float(self.timer_start.elapsed().as_secs_f64()));
         m.insert("count".into(), self.count.into());
         m.insert("countmin".into(), self.countmin.clone());
         m.insert("countmax".into(), self.countmax.clone());
@@ -596,12 +538,7 @@ impl Plugin for Amps {
         for problem in self.problems.drain(..) {
             warn!("amps: {problem}");
         }
-        let processes = Arc::clone(
-            &self
-                .processes
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let processes = Arc::clone(&self.processes.read().unwrap_or_else(PoisonError::into_inner));
         for amp in &mut self.amps {
             amp.update(&processes, &self.cancel);
         }
@@ -652,12 +589,7 @@ mod tests {
     fn regex_amp_sums_matching_processes() {
         let table = vec![
             process("python3", &["/usr/bin/python3", "app.py"], 10.3, 0.5),
-            process(
-                "worker",
-                &["/opt/venv/bin/python", "-m", "worker"],
-                5.0,
-                0.26,
-            ),
+            process("worker", &["/opt/venv/bin/python", "-m", "worker"], 5.0, 0.26),
             process("kworker/0:1", &[], 1.0, 0.0),
             process("bash", &["-bash"], 3.0, 0.1),
         ];
@@ -667,28 +599,18 @@ mod tests {
         );
         let stats = a.collect();
         let amp = &stats[0];
-        let keys: Vec<&str> = amp
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = amp.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [
-                "key", "name", "result", "refresh", "timer", "count", "countmin", "countmax",
-                "regex"
+                "key", "name", "result", "refresh", "timer", "count", "countmin", "countmax", "regex"
             ]
         );
         assert_eq!(amp["name"], "Python");
         assert_eq!(amp["result"], "CPU: 15.3% | MEM: 0.8%");
         assert_eq!(amp["count"], 2);
         assert_eq!(
-            (
-                amp["refresh"].clone(),
-                amp["countmin"].clone(),
-                amp["countmax"].clone()
-            ),
+            (amp["refresh"].clone(), amp["countmin"].clone(), amp["countmax"].clone()),
             (json!(3.0), Value::Null, json!(2.0))
         );
         assert_eq!(amp["regex"], true);
@@ -711,10 +633,7 @@ mod tests {
             .iter()
             .map(|e| e["name"].as_str().unwrap())
             .collect();
-        assert_eq!(
-            names,
-            ["Dropbox", "Off", "Norefresh", "Systemd", "SystemV", "Nginx"]
-        );
+        assert_eq!(names, ["Dropbox", "Off", "Norefresh", "Systemd", "SystemV", "Nginx"]);
         assert_eq!(stats[0]["result"], "No running process");
         assert_eq!(
             (stats[0]["count"].clone(), stats[0]["countmin"].clone()),
@@ -770,8 +689,7 @@ mod tests {
         );
         let result = result_of(&mut amps(&conf, vec![]), 0);
         assert!(
-            result.as_str().unwrap().starts_with("cat: ")
-                && !result.as_str().unwrap().contains("first"),
+            result.as_str().unwrap().starts_with("cat: ") && !result.as_str().unwrap().contains("first"),
             "{result}"
         );
         let mut a = amps(
@@ -780,9 +698,7 @@ mod tests {
         );
         a.collect();
         let started = Instant::now();
-        while a.amps[0].state.running.load(Ordering::Acquire)
-            && started.elapsed() < Duration::from_secs(5)
-        {
+        while a.amps[0].state.running.load(Ordering::Acquire) && started.elapsed() < Duration::from_secs(5) {
             thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(a.collect()[0]["result"], Value::Null);
@@ -790,10 +706,7 @@ mod tests {
 
     #[test]
     fn hanging_command_does_not_block_collect() {
-        let mut a = amps(
-            "[amp_slow]\nenable=true\nrefresh=1\ncommand=sleep 30\n",
-            vec![],
-        );
+        let mut a = amps("[amp_slow]\nenable=true\nrefresh=1\ncommand=sleep 30\n", vec![]);
         for _ in 0..3 {
             let started = Instant::now();
             let stats = a.collect();
@@ -805,9 +718,7 @@ mod tests {
         }
         // Killed at the time limit (the AMP's 1 s refresh), not after 30 s.
         let started = Instant::now();
-        while a.amps[0].state.running.load(Ordering::Acquire)
-            && started.elapsed() < Duration::from_secs(5)
-        {
+        while a.amps[0].state.running.load(Ordering::Acquire) && started.elapsed() < Duration::from_secs(5) {
             thread::sleep(Duration::from_millis(20));
         }
         assert!(started.elapsed() < Duration::from_secs(3));
@@ -816,10 +727,7 @@ mod tests {
 
     #[test]
     fn probes_wait_for_their_own_refresh() {
-        let mut a = amps(
-            "[amp_date]\nenable=true\nrefresh=30\ncommand=echo once\n",
-            vec![],
-        );
+        let mut a = amps("[amp_date]\nenable=true\nrefresh=30\ncommand=echo once\n", vec![]);
         assert_eq!(result_of(&mut a, 0), "once");
         assert!(!a.amps[0].probe_due(), "next probe only after 30 s");
     }
@@ -827,31 +735,20 @@ mod tests {
     #[test]
     fn run_command_caps_output_and_honours_cancel() {
         let big = ["head", "-c", "200000", "/dev/zero"].map(String::from);
-        let out = run_command(
-            &big,
-            Stderr::Merge,
-            Duration::from_secs(5),
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let out = run_command(&big, Stderr::Merge, Duration::from_secs(5), &AtomicBool::new(false)).unwrap();
         assert!(out.success);
         assert_eq!(out.output.len(), MAX_OUTPUT);
         let sleep = ["sleep", "30"].map(String::from);
         let started = Instant::now();
-        let err = run_command(
-            &sleep,
-            Stderr::Merge,
-            Duration::from_secs(30),
-            &AtomicBool::new(true),
-        )
-        .unwrap_err();
+        let err = run_command(&sleep, Stderr::Merge, Duration::from_secs(30), &AtomicBool::new(true)).unwrap_err();
         assert!(matches!(err, RunError::Cancelled { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
     fn nginx_amp_reads_the_status_page() {
-        let page = "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \nReading: 0 Writing: 1 Waiting: 0 \n";
+        let page =
+            "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \nReading: 0 Writing: 1 Waiting: 0 \n";
         let server = Server::start(move |_, path| match path {
             "/nginx_status" => (200, vec![], page.into()),
             _ => (404, vec![], String::new()),
@@ -874,14 +771,8 @@ mod tests {
             fixture("service-status-all.txt"),
         );
         let mut a = amps(&conf, vec![]);
-        assert_eq!(
-            result_of(&mut a, 0),
-            "Services loaded: 6 active: 5 failed: 1 "
-        );
-        assert_eq!(
-            result_of(&mut a, 1),
-            "Services\nrunning: 0\nstopped: 4\nupstart: 1\n"
-        );
+        assert_eq!(result_of(&mut a, 0), "Services loaded: 6 active: 5 failed: 1 ");
+        assert_eq!(result_of(&mut a, 1), "Services\nrunning: 0\nstopped: 4\nupstart: 1\n");
     }
 
     #[test]

@@ -91,12 +91,7 @@ impl Plugin for Cloud {
         if let Some(base) = self.base_url.clone().filter(|_| !self.started) {
             self.start(base);
         }
-        Value::Object(
-            self.stats
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
-        )
+        Value::Object(self.stats.lock().unwrap_or_else(PoisonError::into_inner).clone())
     }
 }
 
@@ -118,9 +113,7 @@ mod tests {
         let started = Instant::now();
         loop {
             let stats = c.collect();
-            if stats.as_object().is_some_and(|m| !m.is_empty())
-                || started.elapsed() > Duration::from_secs(5)
-            {
+            if stats.as_object().is_some_and(|m| !m.is_empty()) || started.elapsed() > Duration::from_secs(5) {
                 return stats;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -143,10 +136,7 @@ mod tests {
             "/latest/meta-data/placement/availability-zone" => (200, vec![], "eu-west-3a".into()),
             _ => (404, vec![], String::new()),
         });
-        let mut c = cloud(&format!(
-            "[cloud]\nmetadata_url={}/\n",
-            server.url("/latest/meta-data")
-        ));
+        let mut c = cloud(&format!("[cloud]\nmetadata_url={}/\n", server.url("/latest/meta-data")));
         let stats = settle(&mut c);
         assert_eq!(
             crate::json::to_bytes(&stats),
@@ -164,12 +154,7 @@ mod tests {
         });
         let mut c = cloud(&format!("[cloud]\nmetadata_url={}\n", server.url("/md")));
         let stats = settle(&mut c);
-        let keys: Vec<&str> = stats
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = stats.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, ["id", "name", "region", "platform"]);
     }
 

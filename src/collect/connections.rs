@@ -232,10 +232,7 @@ mod tests {
             r#"{"net_connections_enabled":false,"nf_conntrack_enabled":true}"#
         );
 
-        let malformed = variant(
-            &[],
-            &[("proc/net/tcp6", "header\n   0: 0100007F:0016 0A\n")],
-        );
+        let malformed = variant(&[], &[("proc/net/tcp6", "header\n   0: 0100007F:0016 0A\n")]);
         let stats = Connections::new(&env_with(malformed.path(), "")).collect();
         assert_eq!(stats["net_connections_enabled"], false);
     }

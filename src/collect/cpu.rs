@@ -9,7 +9,16 @@ use crate::views::Decorator;
 
 /// The ten time columns of a `cpu` line of /proc/stat, in its order.
 pub const TIME_FIELDS: [&str; 10] = [
-    "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice",
+    "user",
+    "nice",
+    "system",
+    "idle",
+    "iowait",
+    "irq",
+    "softirq",
+    "steal",
+    "guest",
+    "guest_nice",
 ];
 
 /// One `cpu`/`cpuN` line: ticks per column.
@@ -26,10 +35,7 @@ impl CpuTimes {
     }
 
     fn get(&self, field: &str) -> f64 {
-        TIME_FIELDS
-            .iter()
-            .position(|f| *f == field)
-            .map_or(0.0, |i| self.0[i])
+        TIME_FIELDS.iter().position(|f| *f == field).map_or(0.0, |i| self.0[i])
     }
 
     /// psutil's total: guest time is already counted in user/nice.
@@ -145,7 +151,10 @@ impl Plugin for Cpu {
         m.insert("cpucore".into(), logical_cpus(&self.env.root).into());
         m.insert("ctx_switches".into(), delta(cur.ctx_switches, prev.ctx_switches).into());
         m.insert("interrupts".into(), delta(cur.interrupts, prev.interrupts).into());
-        m.insert("soft_interrupts".into(), delta(cur.soft_interrupts, prev.soft_interrupts).into());
+        m.insert(
+            "soft_interrupts".into(),
+            delta(cur.soft_interrupts, prev.soft_interrupts).into(),
+        );
         m.insert("syscalls".into(), 0.into());
         Value::Object(m)
     }
@@ -155,7 +164,16 @@ impl Plugin for Cpu {
     }
 
     fn optional_fields(&self) -> &'static [&'static str] {
-        &["nice", "irq", "idle", "steal", "ctx_switches", "interrupts", "soft_interrupts", "syscalls"]
+        &[
+            "nice",
+            "irq",
+            "idle",
+            "steal",
+            "ctx_switches",
+            "interrupts",
+            "soft_interrupts",
+            "syscalls",
+        ]
     }
 
     fn decorate(&self, stats: &Value, limits: &Limits, d: &mut Decorator) {
@@ -169,7 +187,16 @@ impl Plugin for Cpu {
             d.evaluate(limits, "cpu", "steal", "", "steal", v, 100.0, false);
         }
         if let (Some(ctx), Some(cores)) = (get("ctx_switches"), get("cpucore")) {
-            d.evaluate(limits, "cpu", "ctx_switches", "", "ctx_switches", ctx, 100.0 * cores, false);
+            d.evaluate(
+                limits,
+                "cpu",
+                "ctx_switches",
+                "",
+                "ctx_switches",
+                ctx,
+                100.0 * cores,
+                false,
+            );
         }
     }
 }

@@ -70,11 +70,7 @@ fn parse_block_stat(text: &str) -> Option<DiskCounters> {
 /// `stat` file under /sys/block/<disk> (the disk and its partitions),
 /// symlinks not followed. Disks are taken in name order.
 fn read_sys_block(root: &Path) -> Option<Vec<(String, DiskCounters)>> {
-    let mut disks: Vec<_> = std::fs::read_dir(root)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut disks: Vec<_> = std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).collect();
     disks.sort();
     let mut out = Vec::new();
     for disk in disks {
@@ -85,9 +81,7 @@ fn read_sys_block(root: &Path) -> Option<Vec<(String, DiskCounters)>> {
 
 fn collect_block_stats(dir: &Path, out: &mut Vec<(String, DiskCounters)>) {
     let stat = std::fs::read_to_string(dir.join("stat")).ok();
-    if let (Some(counters), Some(name)) =
-        (stat.as_deref().and_then(parse_block_stat), dir.file_name())
-    {
+    if let (Some(counters), Some(name)) = (stat.as_deref().and_then(parse_block_stat), dir.file_name()) {
         out.push((name.to_string_lossy().into_owned(), counters));
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -193,10 +187,7 @@ impl Plugin for DiskIo {
             if self.hide_zero && all_zero(item, &HIDE_ZERO_FIELDS) {
                 HIDE_ZERO_FIELDS.iter().for_each(|f| d.hide(disk, f));
             }
-            let since = item
-                .get("time_since_update")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0);
+            let since = item.get("time_since_update").and_then(Value::as_f64).unwrap_or(0.0);
             if since <= 0.0 {
                 continue;
             }
@@ -253,15 +244,13 @@ mod tests {
 
     #[test]
     fn parses_captured_diskstats() {
-        let text =
-            std::fs::read_to_string(captured_root().join("proc/diskstats")).expect("fixture");
+        let text = std::fs::read_to_string(captured_root().join("proc/diskstats")).expect("fixture");
         let disks = parse_diskstats(&text);
         let names: Vec<&str> = disks.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
             [
-                "loop0", "loop1", "loop2", "loop3", "loop4", "loop5", "loop6", "loop7", "vda",
-                "zram0"
+                "loop0", "loop1", "loop2", "loop3", "loop4", "loop5", "loop6", "loop7", "vda", "zram0"
             ]
         );
         assert_eq!(disks[8].1, [80936, 13442, 6295026 * 512, 6485664 * 512]);
@@ -308,9 +297,7 @@ mod tests {
         assert_eq!(items[1]["disk_name"], "sdb");
         assert_eq!(counts(1), [0, 0, 0, 0]);
         assert_eq!(
-            items[1]
-                .as_object()
-                .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            items[1].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
             Some(
                 [
                     "time_since_update",
@@ -345,7 +332,8 @@ mod tests {
     #[test]
     fn sys_block_fallback_lists_disks_and_partitions() {
         let root = tempfile::tempdir().expect("tempdir");
-        let stat = "     100        0     2000        0       50        0     4000        0        0        0        0\n";
+        let stat =
+            "     100        0     2000        0       50        0     4000        0        0        0        0\n";
         for dir in [
             "sys/block/sda",
             "sys/block/sda/sda1",
@@ -354,11 +342,7 @@ mod tests {
         ] {
             std::fs::create_dir_all(root.path().join(dir)).expect("mkdir");
         }
-        for file in [
-            "sys/block/sda/stat",
-            "sys/block/sda/sda1/stat",
-            "sys/block/ram0/stat",
-        ] {
+        for file in ["sys/block/sda/stat", "sys/block/sda/sda1/stat", "sys/block/ram0/stat"] {
             std::fs::write(root.path().join(file), stat).expect("stat");
         }
         let disks = read_sys_block(&root.path().join("sys/block")).expect("sysfs");

@@ -127,18 +127,13 @@ impl Folder {
     fn start_measure(&mut self) {
         let (tx, rx) = mpsc::channel();
         let location = self.location.clone();
-        let spawned = std::thread::Builder::new()
-            .name("folder-size".into())
-            .spawn(move || {
-                // The receiver may be gone when the plugin was dropped.
-                let _ = tx.send(size_value(folder_size(&location)));
-            });
+        let spawned = std::thread::Builder::new().name("folder-size".into()).spawn(move || {
+            // The receiver may be gone when the plugin was dropped.
+            let _ = tx.send(size_value(folder_size(&location)));
+        });
         match spawned {
             Ok(_) => self.measuring = Some(rx),
-            Err(e) => tracing::warn!(
-                "folders: cannot start measuring {}: {e}",
-                self.location.display()
-            ),
+            Err(e) => tracing::warn!("folders: cannot start measuring {}: {e}", self.location.display()),
         }
     }
 
@@ -162,10 +157,7 @@ impl Folders {
         let folders = (1..=MAX_FOLDERS)
             .filter_map(|n| Folder::from_config(&env.config, n, env))
             .collect();
-        Folders {
-            folders,
-            first: true,
-        }
+        Folders { folders, first: true }
     }
 }
 
@@ -224,19 +216,10 @@ mod tests {
 
     #[test]
     fn errors_map_to_glances_markers() {
-        assert_eq!(
-            size_value(Err(io::Error::from_raw_os_error(libc::EACCES))),
-            "!"
-        );
-        assert_eq!(
-            size_value(Err(io::Error::from_raw_os_error(libc::ENOENT))),
-            "?"
-        );
+        assert_eq!(size_value(Err(io::Error::from_raw_os_error(libc::EACCES))), "!");
+        assert_eq!(size_value(Err(io::Error::from_raw_os_error(libc::ENOENT))), "?");
         assert_eq!(size_value(Ok(5)), 5);
-        assert_eq!(
-            size_value(folder_size(Path::new("/nonexistent/folder"))),
-            "?"
-        );
+        assert_eq!(size_value(folder_size(Path::new("/nonexistent/folder"))), "?");
     }
 
     #[test]

@@ -29,11 +29,7 @@ impl DisplayFilter {
     /// `[section] show=` / `hide=`, split on commas without trimming, like
     /// the limits values Glances reads them from.
     pub fn from_config(config: &Config, section: &str) -> DisplayFilter {
-        let patterns = |key: &str| {
-            config
-                .get(section, key)
-                .map(|raw| compile_patterns(section, key, raw))
-        };
+        let patterns = |key: &str| config.get(section, key).map(|raw| compile_patterns(section, key, raw));
         DisplayFilter {
             show: patterns("show"),
             hide: patterns("hide").unwrap_or_default(),
@@ -56,9 +52,7 @@ fn compile_patterns(section: &str, key: &str, raw: &str) -> Vec<Regex> {
         .filter_map(|pattern| {
             let anchored = format!("^(?:{})$", pattern.to_lowercase());
             Regex::new(&anchored)
-                .inspect_err(|e| {
-                    tracing::warn!("[{section}] {key}: ignoring invalid regex {pattern:?}: {e}")
-                })
+                .inspect_err(|e| tracing::warn!("[{section}] {key}: ignoring invalid regex {pattern:?}: {e}"))
                 .ok()
         })
         .collect()
@@ -139,11 +133,7 @@ pub fn parse_mounts(text: &str) -> Vec<Mount> {
             let mut cols = line.split_ascii_whitespace().map(unescape_octal);
             let device = cols.next()?;
             Some(Mount {
-                device: if device == "none" {
-                    String::new()
-                } else {
-                    device
-                },
+                device: if device == "none" { String::new() } else { device },
                 mnt_point: cols.next()?,
                 fs_type: cols.next()?,
             })
@@ -161,10 +151,7 @@ fn unescape_octal(field: &str) -> String {
             .filter(|d| bytes[i] == b'\\' && d.iter().all(|b| (b'0'..=b'7').contains(b)));
         match digits {
             Some(d) => {
-                out.push(
-                    d.iter()
-                        .fold(0u8, |acc, b| acc.wrapping_mul(8).wrapping_add(b - b'0')),
-                );
+                out.push(d.iter().fold(0u8, |acc, b| acc.wrapping_mul(8).wrapping_add(b - b'0')));
                 i += 4;
             }
             None => {
@@ -190,9 +177,7 @@ pub fn physical(mounts: &[Mount], fs_types: &HashSet<String>) -> Vec<Mount> {
 pub fn add_allowed(mut listed: Vec<Mount>, all: &[Mount], allow: &[String]) -> Vec<Mount> {
     let tracked: HashSet<String> = listed.iter().map(|m| m.mnt_point.clone()).collect();
     for mount in all {
-        if allow.iter().any(|t| mount.fs_type.contains(t.as_str()))
-            && !tracked.contains(&mount.mnt_point)
-        {
+        if allow.iter().any(|t| mount.fs_type.contains(t.as_str())) && !tracked.contains(&mount.mnt_point) {
             listed.push(mount.clone());
         }
     }
@@ -206,16 +191,11 @@ fn root_device(env: &Env) -> Option<String> {
     let dev = std::fs::metadata(&env.root).ok()?.dev();
     let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
     let from_partitions = || {
-        env.read("proc/partitions")
-            .ok()?
-            .lines()
-            .skip(2)
-            .find_map(|line| {
-                let f: Vec<&str> = line.split_whitespace().collect();
-                let matches =
-                    f.len() >= 4 && f[0].parse() == Ok(major) && f[1].parse() == Ok(minor);
-                matches.then(|| format!("/dev/{}", f[3]))
-            })
+        env.read("proc/partitions").ok()?.lines().skip(2).find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let matches = f.len() >= 4 && f[0].parse() == Ok(major) && f[1].parse() == Ok(minor);
+            matches.then(|| format!("/dev/{}", f[3]))
+        })
     };
     let from_uevent = || {
         env.read(&format!("sys/dev/block/{major}:{minor}/uevent"))
@@ -302,10 +282,7 @@ impl Fs {
         m.insert("device_name".into(), mount.device.clone().into());
         m.insert("fs_type".into(), mount.fs_type.clone().into());
         // Glances turns non-breaking spaces into spaces (its issue #1065).
-        m.insert(
-            "mnt_point".into(),
-            mount.mnt_point.replace('\u{a0}', " ").into(),
-        );
+        m.insert("mnt_point".into(), mount.mnt_point.replace('\u{a0}', " ").into());
         m.insert("size".into(), usage.total().into());
         m.insert("used".into(), usage.used().into());
         m.insert("free".into(), usage.free().into());
@@ -337,11 +314,9 @@ impl Plugin for Fs {
     fn decorate(&self, stats: &Value, limits: &Limits, d: &mut Decorator) {
         for item in stats.as_array().into_iter().flatten() {
             let get = |f: &str| item.get(f).and_then(Value::as_f64);
-            let (Some(mnt), Some(size), Some(free)) = (
-                item.get("mnt_point").and_then(Value::as_str),
-                get("size"),
-                get("free"),
-            ) else {
+            let (Some(mnt), Some(size), Some(free)) =
+                (item.get("mnt_point").and_then(Value::as_str), get("size"), get("free"))
+            else {
                 continue;
             };
             d.evaluate(limits, "fs", mnt, mnt, "used", size - free, size, false);
@@ -404,8 +379,7 @@ mod tests {
 
     #[test]
     fn mount_lines_decode_octal_escapes_and_none() {
-        let mounts =
-            parse_mounts("/dev/sdb1 /media/My\\040Disk vfat rw 0 0\nnone /run/x tmpfs rw 0 0\n");
+        let mounts = parse_mounts("/dev/sdb1 /media/My\\040Disk vfat rw 0 0\nnone /run/x tmpfs rw 0 0\n");
         assert_eq!(mounts[0].mnt_point, "/media/My Disk");
         assert_eq!(mounts[1].device, "");
         assert_eq!(unescape_octal("a\\134b\\011c\\9"), "a\\b\tc\\9");
@@ -438,11 +412,7 @@ mod tests {
             "/dev/vda / ext4 rw 0 0\ntmpfs /dev/shm tmpfs rw 0 0\ntmpfs /run tmpfs rw 0 0\n/dev/vda / ext4 rw 0 0\n",
         );
         let listed = physical(&all, &physical_fs_types("\text4\nnodev\ttmpfs\n"));
-        assert_eq!(
-            listed.len(),
-            2,
-            "psutil keeps duplicate mounts of physical devices"
-        );
+        assert_eq!(listed.len(), 2, "psutil keeps duplicate mounts of physical devices");
         let with = add_allowed(listed, &all, &["tmp".to_string()]);
         let points: Vec<_> = with.iter().map(|m| m.mnt_point.as_str()).collect();
         assert_eq!(points, ["/", "/", "/dev/shm", "/run"]);
@@ -491,9 +461,7 @@ mod tests {
         )
         .unwrap();
         let env = Env::new(dir.path(), Arc::new(Config::default()));
-        let stats = Fs::new(&env)
-            .with_usage(Box::new(|_| Some(vda_usage())))
-            .collect();
+        let stats = Fs::new(&env).with_usage(Box::new(|_| Some(vda_usage()))).collect();
         assert_eq!(stats[0]["mnt_point"], "/media/a b");
     }
 
@@ -504,17 +472,11 @@ mod tests {
         let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
         std::fs::create_dir_all(dir.path().join("proc/self")).unwrap();
         std::fs::write(dir.path().join("proc/filesystems"), "\text4\n").unwrap();
-        std::fs::write(
-            dir.path().join("proc/self/mounts"),
-            "/dev/root / ext4 rw 0 0\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("proc/self/mounts"), "/dev/root / ext4 rw 0 0\n").unwrap();
         let partitions = format!("major minor  #blocks  name\n\n {major} {minor} 1000 mmcblk0p2\n");
         std::fs::write(dir.path().join("proc/partitions"), partitions).unwrap();
         let env = Env::new(dir.path(), Arc::new(Config::default()));
-        let stats = Fs::new(&env)
-            .with_usage(Box::new(|_| Some(vda_usage())))
-            .collect();
+        let stats = Fs::new(&env).with_usage(Box::new(|_| Some(vda_usage()))).collect();
         assert_eq!(stats[0]["device_name"], "/dev/mmcblk0p2");
     }
 
@@ -527,11 +489,7 @@ mod tests {
     #[test]
     fn used_is_decorated_by_size_minus_free() {
         let mut fs = fs_with("[fs]\n", |_| Some(vda_usage()));
-        let config = Config::parse(
-            "[fs]\ncareful=20\nwarning=60\ncritical=90\n",
-            Path::new("t.conf"),
-        )
-        .unwrap();
+        let config = Config::parse("[fs]\ncareful=20\nwarning=60\ncritical=90\n", Path::new("t.conf")).unwrap();
         let limits = Limits::from_config("fs", &config);
         // percent is 17.4 but (size - free) / size is 70.2 %: WARNING.
         let stats = fs.collect();

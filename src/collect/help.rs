@@ -65,13 +65,21 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("misc_help", "h", "This help"),
     ("misc_accumulate_processes_by_program", "j", "Threads or programs"),
     ("misc_increase_nice_process", "+", "Raise a process's nice value"),
-    ("misc_decrease_nice_process", "-", "Lower a process's nice value (as root)"),
+    (
+        "misc_decrease_nice_process",
+        "-",
+        "Lower a process's nice value (as root)",
+    ),
     ("misc_kill_process", "k", "Stop a process"),
     ("misc_reset_processes_summary_min_max", "M", "Reset process min/max"),
     ("misc_quit", "q", "Quit (also Esc, Ctrl-C)"),
     ("misc_reset_history", "r", "Clear history"),
     ("misc_delete_warning_alerts", "w", "Drop finished warning alerts"),
-    ("misc_delete_warning_and_critical_alerts", "x", "Drop all finished alerts"),
+    (
+        "misc_delete_warning_and_critical_alerts",
+        "x",
+        "Drop all finished alerts",
+    ),
     ("misc_theme_white", "9", "Colours for a light background"),
     ("misc_edit_process_filter_pattern", "ENTER", "Edit the process filter"),
 ];
@@ -83,9 +91,15 @@ pub fn help_body(config_file: Option<&std::path::Path>) -> Value {
     let mut m = Map::new();
     m.insert("version".into(), format!("glint {}", env!("CARGO_PKG_VERSION")).into());
     let psutil = super::psutilversion::PSUTIL_VERSION.map(|n| n.to_string()).join(".");
-    m.insert("psutil_version".into(), format!(" with psutil {psutil} semantics").into());
+    m.insert(
+        "psutil_version".into(),
+        format!(" with psutil {psutil} semantics").into(),
+    );
     let file = config_file.map_or("None".to_string(), |p| p.display().to_string());
-    m.insert("configuration_file".into(), format!("Configuration file: {file}").into());
+    m.insert(
+        "configuration_file".into(),
+        format!("Configuration file: {file}").into(),
+    );
     for (key, binding, label) in ENTRIES {
         let line = if binding.is_empty() {
             format!("{label:<39}")

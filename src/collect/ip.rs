@@ -83,13 +83,11 @@ pub type AddressLookup = Box<dyn Fn(&str) -> Option<(Ipv4Addr, Ipv4Addr)> + Send
 /// The real lookup, through `getifaddrs`.
 fn interface_address(interface: &str) -> Option<(Ipv4Addr, Ipv4Addr)> {
     let addrs = nix::ifaddrs::getifaddrs().ok()?;
-    addrs
-        .filter(|a| a.interface_name == interface)
-        .find_map(|a| {
-            let address = a.address?.as_sockaddr_in()?.ip();
-            let mask = a.netmask?.as_sockaddr_in()?.ip();
-            Some((address, mask))
-        })
+    addrs.filter(|a| a.interface_name == interface).find_map(|a| {
+        let address = a.address?.as_sockaddr_in()?.ip();
+        let mask = a.netmask?.as_sockaddr_in()?.ip();
+        Some((address, mask))
+    })
 }
 
 /// An IP address from a lookup service's reply: plain text, or a JSON
@@ -126,23 +124,15 @@ struct PublicLookup {
 impl PublicLookup {
     /// Configured only with `public_ip_disabled=False` and `public_api`.
     fn from_env(env: &Env) -> Option<PublicLookup> {
-        let enabled = env
-            .config
-            .get("ip", "public_ip_disabled")
-            .and_then(parse_bool)
-            == Some(false);
-        let url = env
-            .config
-            .get("ip", "public_api")
-            .filter(|u| !u.trim().is_empty())?;
+        let enabled = env.config.get("ip", "public_ip_disabled").and_then(parse_bool) == Some(false);
+        let url = env.config.get("ip", "public_api").filter(|u| !u.trim().is_empty())?;
         let interval = env
             .config
             .get_f64("ip", "public_refresh_interval")
             .unwrap_or(DEFAULT_PUBLIC_REFRESH);
         enabled.then(|| PublicLookup {
             url: url.trim().to_string(),
-            interval: Duration::try_from_secs_f64(interval)
-                .unwrap_or(Duration::from_secs_f64(DEFAULT_PUBLIC_REFRESH)),
+            interval: Duration::try_from_secs_f64(interval).unwrap_or(Duration::from_secs_f64(DEFAULT_PUBLIC_REFRESH)),
             address: Arc::new(Mutex::new(Value::from(""))),
             running: Arc::default(),
             last_start: None,
@@ -152,25 +142,17 @@ impl PublicLookup {
 
     /// Start a lookup if due and none runs; return the latest answer.
     fn refresh(&mut self, private: Ipv4Addr) -> Value {
-        let due = self.last_private != Some(private)
-            || self.last_start.is_none_or(|t| t.elapsed() >= self.interval);
+        let due = self.last_private != Some(private) || self.last_start.is_none_or(|t| t.elapsed() >= self.interval);
         if due && !self.running.swap(true, Ordering::AcqRel) {
             self.last_start = Some(Instant::now());
             self.last_private = Some(private);
             self.spawn();
         }
-        self.address
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.address.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn spawn(&self) {
-        let (url, address, running) = (
-            self.url.clone(),
-            Arc::clone(&self.address),
-            Arc::clone(&self.running),
-        );
+        let (url, address, running) = (self.url.clone(), Arc::clone(&self.address), Arc::clone(&self.running));
         let spawned = std::thread::Builder::new()
             .name("glint-public-ip".into())
             .spawn(move || {
@@ -185,8 +167,7 @@ impl PublicLookup {
                         None
                     }
                 };
-                *address.lock().unwrap_or_else(PoisonError::into_inner) =
-                    found.map_or(Value::Null, Value::from);
+                *address.lock().unwrap_or_else(PoisonError::into_inner) = found.map_or(Value::Null, Value::from);
                 running.store(false, Ordering::Release);
             });
         if let Err(e) = spawned {
@@ -263,12 +244,7 @@ mod tests {
     fn ip(conf: &str, root: &str) -> Ip {
         let config = Config::parse(conf, Path::new("test.conf")).unwrap();
         let fake: AddressLookup = Box::new(|iface| {
-            (iface == "eth0").then(|| {
-                (
-                    Ipv4Addr::new(192, 0, 2, 10),
-                    Ipv4Addr::new(255, 255, 255, 0),
-                )
-            })
+            (iface == "eth0").then(|| (Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(255, 255, 255, 0)))
         });
         Ip::with_lookup(&Env::new(root, Arc::new(config)), fake)
     }
@@ -315,24 +291,13 @@ mod tests {
 
     #[test]
     fn public_lookup_needs_both_keys() {
+        assert!(ip("[ip]\npublic_api=http://127.0.0.1:1/\n", ROOT).public.is_none());
         assert!(
-            ip("[ip]\npublic_api=http://127.0.0.1:1/\n", ROOT)
+            ip("[ip]\npublic_ip_disabled=True\npublic_api=http://127.0.0.1:1/\n", ROOT)
                 .public
                 .is_none()
         );
-        assert!(
-            ip(
-                "[ip]\npublic_ip_disabled=True\npublic_api=http://127.0.0.1:1/\n",
-                ROOT
-            )
-            .public
-            .is_none()
-        );
-        assert!(
-            ip("[ip]\npublic_ip_disabled=False\n", ROOT)
-                .public
-                .is_none()
-        );
+        assert!(ip("[ip]\npublic_ip_disabled=False\n", ROOT).public.is_none());
     }
 
     #[test]
@@ -344,12 +309,7 @@ mod tests {
         );
         let mut plugin = ip(&conf, ROOT);
         let first = plugin.collect();
-        let keys: Vec<&str> = first
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [
@@ -370,27 +330,17 @@ mod tests {
         assert_eq!(stats["public_address"], "203.0.113.7");
         assert_eq!(stats["public_info_human"], "");
         plugin.collect();
-        assert_eq!(
-            server.requests().len(),
-            1,
-            "refreshed only after the interval"
-        );
+        assert_eq!(server.requests().len(), 1, "refreshed only after the interval");
     }
 
     #[test]
     fn parses_public_address_replies() {
-        assert_eq!(
-            parse_public_address("198.51.100.4\n").as_deref(),
-            Some("198.51.100.4")
-        );
+        assert_eq!(parse_public_address("198.51.100.4\n").as_deref(), Some("198.51.100.4"));
         assert_eq!(
             parse_public_address(r#"{"origin": "198.51.100.4, 198.51.100.4"}"#).as_deref(),
             Some("198.51.100.4")
         );
-        assert_eq!(
-            parse_public_address("2001:db8::1").as_deref(),
-            Some("2001:db8::1")
-        );
+        assert_eq!(parse_public_address("2001:db8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(parse_public_address("<html>blocked</html>"), None);
         assert_eq!(parse_public_address(r#"{"address": "1.2.3.4"}"#), None);
     }

@@ -15,9 +15,7 @@ const TOP: usize = 5;
 /// /proc/interrupts → `(irq_line, total over the CPU columns)` in file order.
 pub fn parse_interrupts(text: &str) -> Vec<(String, u64)> {
     let mut lines = text.lines();
-    let cpus = lines
-        .next()
-        .map_or(0, |header| header.split_whitespace().count());
+    let cpus = lines.next().map_or(0, |header| header.split_whitespace().count());
     lines
         .filter_map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
@@ -145,8 +143,7 @@ mod tests {
 
     #[test]
     fn unparsable_rows_count_zero() {
-        let text =
-            "  CPU0 CPU1\nFIQ:   usb_fiq\n 5:  3 x  IO-APIC  eth0\nIPI0:  4  5  Rescheduling\n";
+        let text = "  CPU0 CPU1\nFIQ:   usb_fiq\n 5:  3 x  IO-APIC  eth0\nIPI0:  4  5  Rescheduling\n";
         assert_eq!(
             parse_interrupts(text),
             vec![
@@ -162,15 +159,9 @@ mod tests {
         let root = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(root.path().join("proc")).expect("mkdir");
         let write = |body: &str| {
-            std::fs::write(
-                root.path().join("proc/interrupts"),
-                format!("  CPU0  CPU1\n{body}"),
-            )
-            .expect("write")
+            std::fs::write(root.path().join("proc/interrupts"), format!("  CPU0  CPU1\n{body}")).expect("write")
         };
-        write(
-            " 1: 10 0 a\n 2: 10 0 b\n 3: 0 0 c\n 4: 10 0 d\n 5: 10 0 e\n 6: 10 0 f\nLOC: 100 100 Local\n",
-        );
+        write(" 1: 10 0 a\n 2: 10 0 b\n 3: 0 0 c\n 4: 10 0 d\n 5: 10 0 e\n 6: 10 0 f\nLOC: 100 100 Local\n");
         let mut irq = Irq::new(&env_at(root.path()));
         let first = irq.collect();
         // All 0 the first time; ties keep file order.
@@ -187,9 +178,7 @@ mod tests {
         };
         assert_eq!(names(&first), ["1_a", "2_b", "3_c", "4_d", "5_e"]);
 
-        write(
-            " 1: 11 0 a\n 2: 10 5 b\n 3: 50 0 c\n 4: 10 0 d\n 5: 30 0 e\n 6: 10 1 f\nLOC: 150 150 Local\n",
-        );
+        write(" 1: 11 0 a\n 2: 10 5 b\n 3: 50 0 c\n 4: 10 0 d\n 5: 30 0 e\n 6: 10 1 f\nLOC: 150 150 Local\n");
         let second = irq.collect();
         assert_eq!(names(&second), ["LOC", "5_e", "2_b", "1_a", "6_f"]);
         let rates: Vec<_> = second
@@ -206,9 +195,6 @@ mod tests {
     #[test]
     fn missing_file_gives_an_empty_list() {
         let root = tempfile::tempdir().expect("tempdir");
-        assert_eq!(
-            Irq::new(&env_at(root.path())).collect(),
-            Value::Array(Vec::new())
-        );
+        assert_eq!(Irq::new(&env_at(root.path())).collect(), Value::Array(Vec::new()));
     }
 }

@@ -29,7 +29,12 @@ impl Plugin for Load {
     }
 
     fn collect(&mut self) -> Value {
-        let Some([min1, min5, min15]) = self.env.read_logged("load", "proc/loadavg").as_deref().and_then(parse_loadavg) else {
+        let Some([min1, min5, min15]) = self
+            .env
+            .read_logged("load", "proc/loadavg")
+            .as_deref()
+            .and_then(parse_loadavg)
+        else {
             return Value::Object(Map::new());
         };
         let mut m = Map::new();
@@ -61,7 +66,10 @@ impl Plugin for Load {
 mod tests {
     #[test]
     fn parses_loadavg() {
-        assert_eq!(super::parse_loadavg("2.24 2.20 1.29 3/120 4567\n"), Some([2.24, 2.2, 1.29]));
+        assert_eq!(
+            super::parse_loadavg("2.24 2.20 1.29 3/120 4567\n"),
+            Some([2.24, 2.2, 1.29])
+        );
         assert_eq!(super::parse_loadavg("garbage"), None);
     }
 }

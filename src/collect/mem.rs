@@ -68,7 +68,9 @@ impl VirtualMemory {
     }
 
     pub fn read(env: &Env) -> VirtualMemory {
-        VirtualMemory::from_meminfo(&parse_meminfo(&env.read_logged("mem", "proc/meminfo").unwrap_or_default()))
+        VirtualMemory::from_meminfo(&parse_meminfo(
+            &env.read_logged("mem", "proc/meminfo").unwrap_or_default(),
+        ))
     }
 }
 

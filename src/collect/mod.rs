@@ -16,13 +16,16 @@ use crate::views::{Decorator, key_text};
 
 // Plugin modules, one line each, sorted.
 pub mod amps;
+pub mod atasmart;
 pub mod cloud;
 pub mod connections;
+pub mod containers;
 pub mod core;
 pub mod cpu;
 pub mod diskio;
 pub mod folders;
 pub mod fs;
+pub mod gpu;
 pub mod help;
 pub mod ip;
 pub mod irq;
@@ -32,10 +35,12 @@ pub mod network;
 pub mod now;
 pub mod percpu;
 pub mod ports;
+pub mod processes;
 pub mod psutilversion;
 pub mod quicklook;
 pub mod raid;
 pub mod sensors;
+pub mod smart;
 pub mod system;
 pub mod uptime;
 pub mod wifi;
@@ -115,6 +120,12 @@ pub trait Plugin: Send + 'static {
         &[]
     }
 
+    /// The part of the stats that history is recorded from (containers
+    /// keeps its list under `containers`).
+    fn history_source<'a>(&self, stats: &'a Value) -> &'a Value {
+        stats
+    }
+
     /// Fields whose views say `optional: true`.
     fn optional_fields(&self) -> &'static [&'static str] {
         &[]
@@ -145,7 +156,7 @@ pub fn sample(plugin: &mut dyn Plugin, limits: &Limits) -> Sample {
     let mut decorator = Decorator::default();
     plugin.decorate(&stats, limits, &mut decorator);
     let views = plugin.views(&stats, &decorator);
-    let history = history_points(&stats, plugin.key(), plugin.history_fields());
+    let history = history_points(plugin.history_source(&stats), plugin.key(), plugin.history_fields());
     Sample {
         stats,
         views,
@@ -247,11 +258,13 @@ pub fn build(name: &str, env: &Env) -> Option<Box<dyn Plugin>> {
         "amps" => Box::new(amps::Amps::new(env)),
         "cloud" => Box::new(cloud::Cloud::new(env)),
         "connections" => Box::new(connections::Connections::new(env)),
+        "containers" => Box::new(containers::Containers::new(env)),
         "core" => Box::new(core::Core::new(env)),
         "cpu" => Box::new(cpu::Cpu::new(env)),
         "diskio" => Box::new(diskio::DiskIo::new(env)),
         "folders" => Box::new(folders::Folders::new(env)),
         "fs" => Box::new(fs::Fs::new(env)),
+        "gpu" => Box::new(gpu::Gpu::new(env)),
         "help" => Box::new(help::Help),
         "ip" => Box::new(ip::Ip::new(env)),
         "irq" => Box::new(irq::Irq::new(env)),
@@ -262,42 +275,19 @@ pub fn build(name: &str, env: &Env) -> Option<Box<dyn Plugin>> {
         "now" => Box::new(now::Now::new(env)),
         "percpu" => Box::new(percpu::PerCpu::new(env)),
         "ports" => Box::new(ports::Ports::new(env)),
+        "processcount" => Box::new(processes::ProcessCount::new(env)),
+        "processlist" => Box::new(processes::ProcessList::new(env)),
         "psutilversion" => Box::new(psutilversion::PsutilVersion),
         "quicklook" => Box::new(quicklook::QuickLook::new(env)),
         "raid" => Box::new(raid::Raid::new(env)),
         "sensors" => Box::new(sensors::Sensors::new(env)),
+        "smart" => Box::new(smart::Smart::new(env)),
         "system" => Box::new(system::System::new(env)),
         "uptime" => Box::new(uptime::Uptime::new(env)),
         "wifi" => Box::new(wifi::Wifi::new(env)),
         _ => return None,
     };
     Some(plugin)
-}
-
-/// The plugins glint serves: every one with a collector, plus `alert`.
-const IMPLEMENTED: [&str; 31] = [
-    "alert", "amps", "cloud", "connections", "containers", "core", "cpu", "diskio", "folders", "fs", "gpu", "help", "ip", "irq",
-    "load", "mem", "memswap", "network", "now", "percpu", "ports", "processcount", "processlist", "psutilversion",
-    "quicklook", "raid", "sensors", "smart", "system", "uptime", "wifi",
-];
-
-/// Whether glint serves `name`.
-pub fn implemented(name: &str) -> bool {
-    IMPLEMENTED.contains(&name)
-}
-
-#[cfg(test)]
-mod registry_tests {
-    use super::*;
-
-    #[test]
-    fn implemented_matches_the_collectors() {
-        let env = Env::new("/nonexistent-root", Arc::new(Config::default()));
-        for name in ALL_PLUGINS {
-            let has_collector = build(name, &env).is_some() || name == "alert";
-            assert_eq!(implemented(name), has_collector, "{name}");
-        }
-    }
 }
 
 /// The stats a plugin holds before its first collection (what `/all` shows
@@ -308,8 +298,8 @@ pub fn initial_stats(name: &str) -> Value {
         "now" | "uptime" => Value::from(""),
         // Glances' connections plugin starts with its two switches on.
         "connections" => serde_json::json!({"net_connections_enabled": true, "nf_conntrack_enabled": true}),
-        "core" | "cpu" | "load" | "mem" | "memswap" | "quicklook" | "system" | "processcount"
-        | "containers" | "ip" | "cloud" | "raid" | "smart" => Value::Object(Default::default()),
+        "core" | "cpu" | "load" | "mem" | "memswap" | "quicklook" | "system" | "processcount" | "containers" | "ip"
+        | "cloud" | "raid" | "smart" => Value::Object(Default::default()),
         _ => Value::Array(Vec::new()),
     }
 }
@@ -334,4 +324,17 @@ pub fn logical_cpus(root: &Path) -> usize {
         })
         .unwrap_or(0)
         .max(1)
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn every_plugin_but_alert_has_a_collector() {
+        let env = Env::new("/nonexistent-root", Arc::new(Config::default()));
+        for name in ALL_PLUGINS {
+            assert_eq!(build(name, &env).is_some(), name != "alert", "{name}");
+        }
+    }
 }

@@ -82,8 +82,7 @@ pub struct WrapNumbers<const N: usize> {
 impl<const N: usize> WrapNumbers<N> {
     pub fn adjust(&mut self, raw: Vec<(String, [u64; N])>) -> Vec<(String, [u64; N])> {
         let before = std::mem::replace(&mut self.last_raw, raw.iter().cloned().collect());
-        self.offsets
-            .retain(|name, _| self.last_raw.contains_key(name));
+        self.offsets.retain(|name, _| self.last_raw.contains_key(name));
         raw.into_iter()
             .map(|(name, values)| {
                 let Some(old) = before.get(&name) else {
@@ -149,11 +148,9 @@ fn compile_full_match(section: &str, key: &str, patterns: &[String]) -> Vec<Rege
 /// `_zero: true`.
 pub fn mark_non_zero(views: &mut Value, stats: &Value, key: &str, fields: &[&str]) {
     for item in stats.as_array().into_iter().flatten() {
-        let any_non_zero = fields.iter().any(|f| {
-            item.get(*f)
-                .and_then(Value::as_f64)
-                .is_some_and(|v| v != 0.0)
-        });
+        let any_non_zero = fields
+            .iter()
+            .any(|f| item.get(*f).and_then(Value::as_f64).is_some_and(|v| v != 0.0));
         let Some(id) = item.get(key).and_then(Value::as_str) else {
             continue;
         };
@@ -170,11 +167,9 @@ pub fn mark_non_zero(views: &mut Value, stats: &Value, key: &str, fields: &[&str
 
 /// Whether every one of `fields` of `item` is zero (Glances' hide_zero test).
 pub fn all_zero(item: &Value, fields: &[&str]) -> bool {
-    fields.iter().all(|f| {
-        item.get(*f)
-            .and_then(Value::as_f64)
-            .is_none_or(|v| v == 0.0)
-    })
+    fields
+        .iter()
+        .all(|f| item.get(*f).and_then(Value::as_f64).is_none_or(|v| v == 0.0))
 }
 
 pub struct Network {
@@ -208,14 +203,7 @@ impl Network {
         Some(self.wrap.adjust(parse_net_dev(&text)))
     }
 
-    fn element(
-        &self,
-        name: &str,
-        since: &Value,
-        now: Traffic,
-        before: Traffic,
-        link: (bool, u64),
-    ) -> Value {
+    fn element(&self, name: &str, since: &Value, now: Traffic, before: Traffic, link: (bool, u64)) -> Value {
         let [cumulative_rx, cumulative_tx] = now;
         let rx = cumulative_rx.saturating_sub(before[0]);
         let tx = cumulative_tx.saturating_sub(before[1]);
@@ -288,10 +276,7 @@ impl Plugin for Network {
             if self.hide_zero && all_zero(item, &HIDE_ZERO_FIELDS) {
                 HIDE_ZERO_FIELDS.iter().for_each(|f| d.hide(name, f));
             }
-            let since = item
-                .get("time_since_update")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0);
+            let since = item.get("time_since_update").and_then(Value::as_f64).unwrap_or(0.0);
             if since == 0.0 {
                 continue;
             }
@@ -302,27 +287,9 @@ impl Plugin for Network {
                 let bytes = item.get(field).and_then(Value::as_f64).unwrap_or(0.0);
                 let bits_per_second = (bytes / since).floor() * 8.0;
                 let header = format!("{device}_{field}");
-                let level = d.evaluate(
-                    limits,
-                    "network",
-                    &header,
-                    name,
-                    field,
-                    bits_per_second,
-                    100.0,
-                    false,
-                );
+                let level = d.evaluate(limits, "network", &header, name, field, bits_per_second, 100.0, false);
                 if level == Level::Default && speed != 0.0 {
-                    d.evaluate(
-                        limits,
-                        "network",
-                        field,
-                        name,
-                        field,
-                        bits_per_second,
-                        speed,
-                        false,
-                    );
+                    d.evaluate(limits, "network", field, name, field, bits_per_second, speed, false);
                 }
             }
         }
@@ -366,10 +333,7 @@ mod tests {
 
     /// A temporary root with /proc/net/dev from `lines` and sysfs entries
     /// for every interface listed in `links` (name, flags, operstate, speed).
-    fn fake_root(
-        lines: &[(&str, u64, u64)],
-        links: &[(&str, &str, &str, &str)],
-    ) -> tempfile::TempDir {
+    fn fake_root(lines: &[(&str, u64, u64)], links: &[(&str, &str, &str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         write_dev(dir.path(), lines);
         for (name, flags, operstate, speed) in links {
@@ -384,10 +348,7 @@ mod tests {
 
     fn write_dev(root: &Path, lines: &[(&str, u64, u64)]) {
         std::fs::create_dir_all(root.join("proc/net")).expect("mkdir");
-        let body: String = lines
-            .iter()
-            .map(|(n, rx, tx)| dev_line(n, *rx, *tx))
-            .collect();
+        let body: String = lines.iter().map(|(n, rx, tx)| dev_line(n, *rx, *tx)).collect();
         std::fs::write(root.join("proc/net/dev"), format!("{DEV_HEADER}{body}")).expect("dev");
     }
 
@@ -425,11 +386,7 @@ mod tests {
     #[test]
     fn wrap_numbers_keep_counting_like_psutil() {
         let mut wrap = WrapNumbers::<2>::default();
-        let s = |v: &[(&str, u64, u64)]| {
-            v.iter()
-                .map(|(n, a, b)| (n.to_string(), [*a, *b]))
-                .collect::<Vec<_>>()
-        };
+        let s = |v: &[(&str, u64, u64)]| v.iter().map(|(n, a, b)| (n.to_string(), [*a, *b])).collect::<Vec<_>>();
         assert_eq!(wrap.adjust(s(&[("a", 100, 50)])), s(&[("a", 100, 50)]));
         // rx wrapped to 10: the old 100 becomes an offset
         assert_eq!(wrap.adjust(s(&[("a", 10, 60)])), s(&[("a", 110, 60)]));
@@ -481,19 +438,13 @@ mod tests {
 
     #[test]
     fn first_visible_sample_has_deltas_then_interfaces_come_and_go() {
-        let links = [
-            ("eth0", "0x1003", "up", "1000"),
-            ("wg0", "0x1091", "unknown", "-1"),
-        ];
+        let links = [("eth0", "0x1003", "up", "1000"), ("wg0", "0x1091", "unknown", "-1")];
         let root = fake_root(&[("eth0", 1000, 500)], &links);
         let env = env_with(root.path(), "");
         let mut network = Network::new(&env);
 
         // ghost0 has no sysfs entry (psutil's net_if_stats lacks it): skipped
-        write_dev(
-            root.path(),
-            &[("eth0", 4000, 700), ("wg0", 10, 20), ("ghost0", 1, 1)],
-        );
+        write_dev(root.path(), &[("eth0", 4000, 700), ("wg0", 10, 20), ("ghost0", 1, 1)]);
         let first = network.collect();
         // wg0 appeared after the silent read: skipped once, like Glances
         assert_eq!(first.as_array().map(Vec::len), Some(1));
@@ -507,10 +458,7 @@ mod tests {
         let items = second.as_array().expect("list");
         assert_eq!(items.len(), 1, "eth0 vanished");
         assert_eq!(items[0]["interface_name"], "wg0");
-        assert_eq!(
-            (items[0]["rx"].as_u64(), items[0]["tx"].as_u64()),
-            (Some(5), Some(30))
-        );
+        assert_eq!((items[0]["rx"].as_u64(), items[0]["tx"].as_u64()), (Some(5), Some(30)));
         assert!(items[0]["time_since_update"].is_f64());
         assert_eq!(items[0]["speed"], 0);
     }
@@ -588,10 +536,7 @@ mod tests {
 
     #[test]
     fn hide_zero_hides_idle_interfaces_and_clears_zero_marks_of_busy_ones() {
-        let stats = Value::Array(vec![
-            element("idle0", 0, 0, 0, 1.0),
-            element("busy0", 0, 5, 0, 1.0),
-        ]);
+        let stats = Value::Array(vec![element("idle0", 0, 0, 0, 1.0), element("busy0", 0, 5, 0, 1.0)]);
         let (views, _) = decorated("[network]\nhide_zero=True\n", &stats);
         for field in ["rx", "tx"] {
             assert_eq!(views["idle0"][field]["hidden"], true);

@@ -8,7 +8,16 @@ use crate::json::{float, round_to};
 
 /// Output order of a percpu element after `key`, `cpu_number`, `total`.
 const ORDER: [&str; 10] = [
-    "user", "system", "idle", "nice", "iowait", "irq", "softirq", "steal", "guest", "guest_nice",
+    "user",
+    "system",
+    "idle",
+    "nice",
+    "iowait",
+    "irq",
+    "softirq",
+    "steal",
+    "guest",
+    "guest_nice",
 ];
 
 pub struct PerCpu {

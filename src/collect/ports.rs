@@ -73,8 +73,7 @@ pub struct Ports {
 impl Ports {
     pub fn new(env: &Env) -> Ports {
         let mut problems = Vec::new();
-        let (entries, checks): (Vec<Value>, Vec<Check>) =
-            load_entries(env, &mut problems).into_iter().unzip();
+        let (entries, checks): (Vec<Value>, Vec<Check>) = load_entries(env, &mut problems).into_iter().unzip();
         Ports {
             entries: Arc::new(Mutex::new(entries)),
             checks: Arc::new(checks),
@@ -188,9 +187,7 @@ fn load_entries(env: &Env, problems: &mut Vec<String>) -> Vec<(Value, Check)> {
             };
             match web_entry(n, url, refresh, &options) {
                 Some(entry) => entries.push(entry),
-                None => problems.push(format!(
-                    "web_{n}_url '{url}' has no scheme or host; ignored"
-                )),
+                None => problems.push(format!("web_{n}_url '{url}' has no scheme or host; ignored")),
             }
         }
     }
@@ -199,9 +196,7 @@ fn load_entries(env: &Env, problems: &mut Vec<String>) -> Vec<(Value, Check)> {
 
 fn gateway_entry(env: &Env, refresh: i64, timeout: i64) -> (Value, Check) {
     let host = default_gateway(env).map(|g| g.gateway.to_string());
-    let check = host
-        .clone()
-        .map_or(Check::Skip, |host| Check::Icmp { host, timeout });
+    let check = host.clone().map_or(Check::Skip, |host| Check::Icmp { host, timeout });
     let entry = json!({
         "host": host, "port": 0, "description": "DefaultGateway", "refresh": refresh,
         "timeout": timeout, "status": null, "rtt_warning": null, "indice": "port_0",
@@ -225,9 +220,7 @@ fn port_entry(
     let port_text = port.unwrap_or("0");
     let check = match port_text.trim().parse::<u16>() {
         _ if host.starts_with('-') => {
-            problems.push(format!(
-                "port_{n}_host '{host}' starts with '-'; not scanned"
-            ));
+            problems.push(format!("port_{n}_host '{host}' starts with '-'; not scanned"));
             Check::Skip
         }
         Ok(0) => Check::Icmp {
@@ -240,9 +233,7 @@ fn port_entry(
             timeout: check_timeout(timeout),
         },
         Err(_) => {
-            problems.push(format!(
-                "port_{n}_port '{port_text}' is not a port number; not scanned"
-            ));
+            problems.push(format!("port_{n}_port '{port_text}' is not a port number; not scanned"));
             Check::Skip
         }
     };
@@ -298,10 +289,7 @@ fn web_entry(n: usize, url: &str, refresh: i64, o: &WebOptions) -> Option<(Value
     m.insert("timeout".into(), o.timeout.into());
     m.insert("rtt_warning".into(), rtt_warning(o.rtt_warning));
     m.insert("indice".into(), format!("web_{n}").into());
-    m.insert(
-        "ssl_verify".into(),
-        o.ssl_verify.map_or(Value::Bool(true), Value::from),
-    );
+    m.insert("ssl_verify".into(), o.ssl_verify.map_or(Value::Bool(true), Value::from));
     m.insert("proxies".into(), proxies);
     Some((Value::Object(m), check))
 }
@@ -317,32 +305,16 @@ fn seconds(elapsed: Duration) -> Value {
 }
 
 /// One pass over all entries, writing each result as soon as it is known.
-fn scan_all(
-    entries: &Mutex<Vec<Value>>,
-    checks: &[Check],
-    stop: &AtomicBool,
-    pause: Duration,
-    ping: &str,
-) {
+fn scan_all(entries: &Mutex<Vec<Value>>, checks: &[Check], stop: &AtomicBool, pause: Duration, ping: &str) {
     for (i, check) in checks.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             return;
         }
         let update = match check {
             Check::Skip => continue,
-            Check::Tcp {
-                host,
-                port,
-                timeout,
-            } => Some(vec![("status", tcp_check(host, *port, *timeout))]),
-            Check::Icmp { host, timeout } => {
-                icmp_check(ping, host, *timeout, stop).map(|s| vec![("status", s)])
-            }
-            Check::Url {
-                url,
-                timeout,
-                proxy,
-            } => Some(url_check(url, *timeout, proxy.as_deref())),
+            Check::Tcp { host, port, timeout } => Some(vec![("status", tcp_check(host, *port, *timeout))]),
+            Check::Icmp { host, timeout } => icmp_check(ping, host, *timeout, stop).map(|s| vec![("status", s)]),
+            Check::Url { url, timeout, proxy } => Some(url_check(url, *timeout, proxy.as_deref())),
         };
         if let Some(fields) = update {
             let mut entries = entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -361,11 +333,7 @@ fn scan_all(
 /// The address Glances would connect to: IPv4 first, as `gethostbyname`.
 fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().ok()?.collect();
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
+    addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied()
 }
 
 /// Round-trip time of a TCP connect in seconds, or `false`.
@@ -488,10 +456,7 @@ pub mod http {
             return Err(HttpError::BadUrl(url.to_string()));
         }
         let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !p.contains(']') => (
-                h,
-                p.parse().map_err(|_| HttpError::BadUrl(url.to_string()))?,
-            ),
+            Some((h, p)) if !p.contains(']') => (h, p.parse().map_err(|_| HttpError::BadUrl(url.to_string()))?),
             _ => (authority, 80),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -505,23 +470,15 @@ pub mod http {
 
     /// `method` `url` (plain HTTP), following up to 10 redirects, all within
     /// `timeout`. `proxy` (`http://host:port`) receives absolute-form requests.
-    pub fn request(
-        method: &str,
-        url: &str,
-        timeout: Duration,
-        proxy: Option<&str>,
-    ) -> Result<Response, HttpError> {
+    pub fn request(method: &str, url: &str, timeout: Duration, proxy: Option<&str>) -> Result<Response, HttpError> {
         let deadline = Instant::now() + timeout;
         let proxy = proxy.map(parse_url).transpose()?;
         let mut url = url.to_string();
         for _ in 0..=MAX_REDIRECTS {
             let target = parse_url(&url)?;
-            let (status, location, body) =
-                exchange(method, &url, &target, proxy.as_ref(), deadline)?;
+            let (status, location, body) = exchange(method, &url, &target, proxy.as_ref(), deadline)?;
             match location {
-                Some(next) if matches!(status, 301 | 302 | 303 | 307 | 308) => {
-                    url = join(&target, &next)
-                }
+                Some(next) if matches!(status, 301 | 302 | 303 | 307 | 308) => url = join(&target, &next),
                 _ => return Ok(Response { status, body }),
             }
         }
@@ -580,9 +537,7 @@ pub mod http {
             env!("CARGO_PKG_VERSION"),
         );
         stream.set_write_timeout(Some(remaining(deadline)?))?;
-        stream
-            .write_all(request.as_bytes())
-            .map_err(timeout_error)?;
+        stream.write_all(request.as_bytes()).map_err(timeout_error)?;
         let raw = read_reply(&mut stream, method == "HEAD", deadline)?;
         parse_reply(&raw)
     }
@@ -599,11 +554,7 @@ pub mod http {
     }
 
     /// Read until EOF, the end of the head (HEAD), or the size caps.
-    fn read_reply(
-        stream: &mut TcpStream,
-        head_only: bool,
-        deadline: Instant,
-    ) -> Result<Vec<u8>, HttpError> {
+    fn read_reply(stream: &mut TcpStream, head_only: bool, deadline: Instant) -> Result<Vec<u8>, HttpError> {
         let mut raw = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
@@ -640,9 +591,7 @@ pub mod http {
         let header = |name: &str| {
             lines.clone().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case(name)
-                    .then(|| v.trim().to_string())
+                k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
             })
         };
         let location = header("location");
@@ -666,26 +615,15 @@ pub mod http {
             );
             let u = parse_url("HTTP://[::1]?q").unwrap();
             assert_eq!(
-                (
-                    u.host.as_str(),
-                    u.port,
-                    u.target.as_str(),
-                    u.authority.as_str()
-                ),
+                (u.host.as_str(), u.port, u.target.as_str(), u.authority.as_str()),
                 ("::1", 80, "/?q", "[::1]")
             );
             assert!(matches!(
                 parse_url("https://example.com/"),
                 Err(HttpError::Unsupported(_))
             ));
-            assert!(matches!(
-                parse_url("http://user:pw@host/"),
-                Err(HttpError::BadUrl(_))
-            ));
-            assert!(matches!(
-                parse_url("http://host:notaport/"),
-                Err(HttpError::BadUrl(_))
-            ));
+            assert!(matches!(parse_url("http://user:pw@host/"), Err(HttpError::BadUrl(_))));
+            assert!(matches!(parse_url("http://host:notaport/"), Err(HttpError::BadUrl(_))));
         }
 
         #[test]
@@ -714,11 +652,7 @@ pub mod http {
             let requests = server.requests();
             assert_eq!(requests[0].0, "GET /old HTTP/1.0");
             assert_eq!(requests[1].0, "GET /new HTTP/1.0");
-            assert!(
-                requests[0]
-                    .1
-                    .contains(&format!("Host: 127.0.0.1:{}", server.port()))
-            );
+            assert!(requests[0].1.contains(&format!("Host: 127.0.0.1:{}", server.port())));
             let r = request("GET", &server.url("/x"), Duration::from_secs(2), None).unwrap();
             assert!(!r.ok() && r.body == "missing");
         }
@@ -772,10 +706,7 @@ pub mod test_http {
 
     impl Server {
         pub fn start(
-            handler: impl Fn(&str, &str) -> (u16, Vec<(&'static str, String)>, String)
-            + Send
-            + Sync
-            + 'static,
+            handler: impl Fn(&str, &str) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync + 'static,
         ) -> Server {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
             listener.set_nonblocking(true).expect("nonblocking");
@@ -827,16 +758,11 @@ pub mod test_http {
         }
         let request_line = head.lines().next().unwrap_or_default().to_string();
         let mut parts = request_line.split_whitespace();
-        let (method, target) = (
-            parts.next().unwrap_or_default(),
-            parts.next().unwrap_or_default(),
-        );
+        let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
         let path = target.find("://").map_or(target, |i| &target[i + 3..]);
         let path = &path[path.find('/').unwrap_or(0)..];
         let (status, headers, body) = handler(method, path);
-        seen.lock()
-            .unwrap()
-            .push((request_line.clone(), head.clone()));
+        seen.lock().unwrap().push((request_line.clone(), head.clone()));
         let mut reply = format!("HTTP/1.0 {status} X\r\nContent-Length: {}\r\n", body.len());
         for (k, v) in headers {
             reply.push_str(&format!("{k}: {v}\r\n"));
@@ -883,11 +809,7 @@ mod tests {
 
     fn closed_port() -> u16 {
         // Bind then drop: nothing listens there right after.
-        TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
     }
 
     #[test]
@@ -908,21 +830,12 @@ mod tests {
         );
         let mut p = ports(&conf, "/nonexistent");
         assert!(
-            p.entries
-                .lock()
-                .unwrap()
-                .iter()
-                .all(|e| e["status"].is_null()),
+            p.entries.lock().unwrap().iter().all(|e| e["status"].is_null()),
             "null before the first scan"
         );
         let stats = scanned(&mut p);
         let open_entry = &stats[0];
-        let keys: Vec<&str> = open_entry
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = open_entry.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [
@@ -946,10 +859,7 @@ mod tests {
         );
         assert_eq!(open_entry["rtt_warning"], Value::Null);
         assert_eq!(stats[1]["status"], json!(false));
-        assert_eq!(
-            stats[1]["description"],
-            json!(format!("127.0.0.1:{closed}"))
-        );
+        assert_eq!(stats[1]["description"], json!(format!("127.0.0.1:{closed}")));
         assert_eq!(stats[1]["rtt_warning"], json!(0.1));
         assert_eq!(stats[1]["indice"], "port_2");
     }
@@ -971,12 +881,7 @@ mod tests {
         assert_eq!(p.problems.len(), 1, "{:?}", p.problems);
         let stats = scanned(&mut p);
         let first = &stats[0];
-        let keys: Vec<&str> = first
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [
@@ -994,10 +899,7 @@ mod tests {
         );
         assert_eq!(first["status"], json!(200));
         assert!(first["elapsed"].as_f64().unwrap() > 0.0);
-        assert_eq!(
-            first["description"],
-            json!(format!("127.0.0.1:{}", server.port()))
-        );
+        assert_eq!(first["description"], json!(format!("127.0.0.1:{}", server.port())));
         assert_eq!(
             (first["refresh"].clone(), first["timeout"].clone()),
             (json!(60), json!(3))
@@ -1011,17 +913,8 @@ mod tests {
         assert_eq!(stats[1]["ssl_verify"], json!("False"));
         assert_eq!(stats[2]["status"], json!("Error"));
         assert_eq!(stats[2]["elapsed"], json!(0));
-        assert_eq!(
-            stats.as_array().unwrap().len(),
-            3,
-            "the URL without scheme is dropped"
-        );
-        assert!(
-            server
-                .requests()
-                .iter()
-                .all(|(line, _)| line.starts_with("HEAD "))
-        );
+        assert_eq!(stats.as_array().unwrap().len(), 3, "the URL without scheme is dropped");
+        assert!(server.requests().iter().all(|(line, _)| line.starts_with("HEAD ")));
     }
 
     #[test]
@@ -1074,11 +967,7 @@ mod tests {
         );
         assert_eq!(gw["host"], "192.0.2.1");
         assert_eq!(
-            (
-                gw["port"].clone(),
-                gw["description"].clone(),
-                gw["indice"].clone()
-            ),
+            (gw["port"].clone(), gw["description"].clone(), gw["indice"].clone()),
             (json!(0), json!("DefaultGateway"), json!("port_0"))
         );
         assert_eq!(gw["refresh"], json!(30));
@@ -1090,10 +979,7 @@ mod tests {
 
     #[test]
     fn unparsable_port_is_reported_and_skipped() {
-        let mut p = ports(
-            "[ports]\nport_1_host=127.0.0.1\nport_1_port=http\n",
-            "/nonexistent",
-        );
+        let mut p = ports("[ports]\nport_1_host=127.0.0.1\nport_1_port=http\n", "/nonexistent");
         assert_eq!(p.checks[0], Check::Skip);
         assert_eq!(p.problems.len(), 1);
         assert_eq!(scanned(&mut p)[0]["status"], Value::Null);

@@ -39,7 +39,10 @@ pub fn cpu_freq(env: &Env) -> Option<(f64, f64)> {
     let mut current = Vec::new();
     let mut max = Vec::new();
     if let Ok(dir) = std::fs::read_dir(env.path("sys/devices/system/cpu/cpufreq")) {
-        for entry in dir.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("policy")) {
+        for entry in dir
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("policy"))
+        {
             if let Some(c) = khz(entry.path().join("scaling_cur_freq")) {
                 current.push(c / 1000.0);
             }
@@ -79,8 +82,14 @@ impl Plugin for QuickLook {
         m.insert("percpu".into(), percpu_list(&prev, &cur));
         m.insert("mem".into(), float(vm.percent));
         m.insert("swap".into(), float(swap));
-        m.insert("cpu_name".into(), cpu_name(&cpuinfo).unwrap_or_else(|| "CPU".into()).into());
-        m.insert("cpu_hz_current".into(), freq.map_or(Value::Null, |(c, _)| float(c * 1e6)));
+        m.insert(
+            "cpu_name".into(),
+            cpu_name(&cpuinfo).unwrap_or_else(|| "CPU".into()).into(),
+        );
+        m.insert(
+            "cpu_hz_current".into(),
+            freq.map_or(Value::Null, |(c, _)| float(c * 1e6)),
+        );
         m.insert("cpu_hz".into(), freq.map_or(Value::Null, |(_, mx)| float(mx * 1e6)));
         Value::Object(m)
     }

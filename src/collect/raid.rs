@@ -12,8 +12,7 @@ use serde_json::{Map, Value};
 use super::{Env, Plugin};
 
 static NON_WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\W+").expect("static regex"));
-static PARENTHESISED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\(.+\)").expect("static regex"));
+static PARENTHESISED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\(.+\)").expect("static regex"));
 
 /// Python's `re.split(r'\W+', line)`, empty leading/trailing pieces kept.
 fn words(line: &str) -> Vec<&str> {
@@ -27,9 +26,7 @@ pub fn parse_mdstat(text: &str) -> Option<Map<String, Value>> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let personalities = personalities(lines.first()?)?;
     // The first line lists personalities, the last one unused devices.
-    let body = lines
-        .get(1..lines.len().saturating_sub(1))
-        .unwrap_or_default();
+    let body = lines.get(1..lines.len().saturating_sub(1)).unwrap_or_default();
     let mut arrays = Map::new();
     let mut i = 0;
     while i < body.len() {
@@ -72,10 +69,7 @@ fn md_device(line: &str, personalities: &[String]) -> Option<Map<String, Value>>
     array.insert("status".into(), (*w.get(1)?).into());
     let kind = w.get(2).filter(|k| personalities.iter().any(|p| p == *k));
     array.insert("type".into(), kind.map_or(Value::Null, |k| (*k).into()));
-    array.insert(
-        "components".into(),
-        Value::Object(components(line, kind.is_some())),
-    );
+    array.insert("components".into(), Value::Object(components(line, kind.is_some())));
     Some(array)
 }
 
@@ -154,10 +148,7 @@ mod tests {
     use std::sync::Arc;
 
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/raid/{name}.mdstat",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/raid/{name}.mdstat", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(path).expect("raid fixture")
     }
 
@@ -215,9 +206,7 @@ mod tests {
         assert_eq!(parse_mdstat("garbage\n"), None);
         // An array line with nothing after it is a pymdstat IndexError.
         assert_eq!(
-            parse_mdstat(
-                "Personalities : [raid1]\nmd0 : active raid1 sda[0]\nunused devices: <none>\n"
-            ),
+            parse_mdstat("Personalities : [raid1]\nmd0 : active raid1 sda[0]\nunused devices: <none>\n"),
             None
         );
     }

@@ -31,12 +31,7 @@ pub struct Reading {
 impl Reading {
     /// psutil copies a lone high point to critical and a lone critical point
     /// to high (a 0 counts as missing).
-    fn temperature(
-        label: String,
-        current: f64,
-        high: Option<f64>,
-        critical: Option<f64>,
-    ) -> Reading {
+    fn temperature(label: String, current: f64, high: Option<f64>, critical: Option<f64>) -> Reading {
         let set = |v: Option<f64>| v.filter(|v| *v != 0.0);
         let (high, critical) = match (set(high), set(critical)) {
             (Some(h), None) => (high, Some(h)),
@@ -64,9 +59,7 @@ fn add_reading(chips: &mut Chips, chip: String, reading: Reading) {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
 fn read_number(path: &Path) -> Option<f64> {
@@ -93,8 +86,7 @@ fn hwmon_bases(env: &Env, kind: &str, under_device: bool) -> Vec<PathBuf> {
         .filter_map(|file| {
             let name = file.file_name().to_string_lossy().into_owned();
             let (base, _) = name.split_once('_')?;
-            base.starts_with(kind)
-                .then(|| file.path().with_file_name(base))
+            base.starts_with(kind).then(|| file.path().with_file_name(base))
         })
         .collect();
     bases.sort_by_key(|p| p.to_string_lossy().into_owned());
@@ -123,16 +115,14 @@ pub fn temperatures(env: &Env) -> Chips {
     if bases.is_empty() {
         return thermal_zones(env);
     }
-    let millis =
-        |base: &Path, suffix: &str| read_number(&suffixed(base, suffix)).map(|v| v / 1000.0);
+    let millis = |base: &Path, suffix: &str| read_number(&suffixed(base, suffix)).map(|v| v / 1000.0);
     let mut chips = Chips::new();
     for base in &bases {
         let (Some(current), Some(chip)) = (millis(base, "_input"), chip_name(base)) else {
             continue;
         };
         let label = read_trimmed(&suffixed(base, "_label")).unwrap_or_default();
-        let reading =
-            Reading::temperature(label, current, millis(base, "_max"), millis(base, "_crit"));
+        let reading = Reading::temperature(label, current, millis(base, "_max"), millis(base, "_crit"));
         add_reading(&mut chips, chip, reading);
     }
     chips
@@ -151,10 +141,7 @@ fn thermal_zones(env: &Env) -> Chips {
     zones.sort();
     let mut chips = Chips::new();
     for zone in zones {
-        let (Some(temp), Some(kind)) = (
-            read_number(&zone.join("temp")),
-            read_trimmed(&zone.join("type")),
-        ) else {
+        let (Some(temp), Some(kind)) = (read_number(&zone.join("temp")), read_trimmed(&zone.join("type"))) else {
             continue;
         };
         let (high, critical) = trip_points(&zone);
@@ -314,14 +301,11 @@ impl Sensors {
     /// `[sensors] <label>_alias=`, then `<label>_<type>_alias=` (lower
     /// case); the first comma-separated piece, if not empty.
     fn alias(&self, label: &str, kind: &str) -> Option<String> {
-        [
-            label.to_lowercase(),
-            format!("{label}_{kind}").to_lowercase(),
-        ]
-        .iter()
-        .filter_map(|key| self.env.config.get("sensors", &format!("{key}_alias")))
-        .map(|raw| raw.split(',').next().unwrap_or_default().to_string())
-        .find(|alias| !alias.is_empty())
+        [label.to_lowercase(), format!("{label}_{kind}").to_lowercase()]
+            .iter()
+            .filter_map(|key| self.env.config.get("sensors", &format!("{key}_alias")))
+            .map(|raw| raw.split(',').next().unwrap_or_default().to_string())
+            .find(|alias| !alias.is_empty())
     }
 }
 
@@ -366,29 +350,14 @@ impl Plugin for Sensors {
                 TEMPERATURE => {
                     let header = format!("temperature_{label}");
                     if limits.get(&format!("sensors_{header}_critical")).is_some() {
-                        d.evaluate(
-                            limits, "sensors", &header, label, "value", value, 100.0, false,
-                        );
+                        d.evaluate(limits, "sensors", &header, label, "value", value, 100.0, false);
                     } else {
-                        let own = own_limits_level(
-                            value,
-                            item["warning"].as_f64(),
-                            item["critical"].as_f64(),
-                        );
+                        let own = own_limits_level(value, item["warning"].as_f64(), item["critical"].as_f64());
                         d.set(label, "value", own, false);
                     }
                 }
                 BATTERY => {
-                    d.evaluate(
-                        limits,
-                        "sensors",
-                        kind,
-                        label,
-                        "value",
-                        100.0 - value,
-                        100.0,
-                        false,
-                    );
+                    d.evaluate(limits, "sensors", kind, label, "value", 100.0 - value, 100.0, false);
                 }
                 _ => {
                     d.evaluate(limits, "sensors", kind, label, "value", value, 100.0, false);
@@ -448,14 +417,7 @@ mod tests {
         let core: Vec<&str> = chips[1].1.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(
             core,
-            [
-                "Package id 0",
-                "Core 0",
-                "Core 1",
-                "Package id 1",
-                "Core 8",
-                "Core 0"
-            ]
+            ["Package id 0", "Core 0", "Core 1", "Package id 1", "Core 8", "Core 0"]
         );
     }
 
@@ -491,7 +453,10 @@ mod tests {
 
     #[test]
     fn hide_show_and_aliases() {
-        let stats = Sensors::new(&env("[sensors]\nhide=NVME.*,core 0.*\npackage id 0_alias=CPU\nbattery_battery_alias=Laptop\n")).collect();
+        let stats = Sensors::new(&env(
+            "[sensors]\nhide=NVME.*,core 0.*\npackage id 0_alias=CPU\nbattery_battery_alias=Laptop\n",
+        ))
+        .collect();
         assert_eq!(
             labels(&stats),
             [
@@ -563,10 +528,7 @@ mod tests {
                       battery_critical=95\n";
         let mut sensors = Sensors::new(&env(config));
         let stats = sensors.collect();
-        let limits = Limits::from_config(
-            "sensors",
-            &Config::parse(config, Path::new("t.conf")).unwrap(),
-        );
+        let limits = Limits::from_config("sensors", &Config::parse(config, Path::new("t.conf")).unwrap());
         let mut d = Decorator::default();
         sensors.decorate(&stats, &limits, &mut d);
         let views = sensors.views(&stats, &d);
@@ -584,31 +546,16 @@ mod tests {
         assert_eq!(decoration("Core 1"), "OK", "own limits: 49 < high 80");
         assert_eq!(decoration("Core 8"), "WARNING", "own limits: 85 >= high 80");
         assert_eq!(decoration("nvme 1"), "DEFAULT", "no own critical");
-        assert_eq!(
-            decoration("nct6775 0"),
-            "CRITICAL",
-            "1250 rpm >= fan_speed_critical"
-        );
-        assert_eq!(
-            decoration("nct6775 1"),
-            "DEFAULT",
-            "a stopped fan is skipped"
-        );
-        assert_eq!(
-            decoration("Battery"),
-            "CAREFUL",
-            "100 - 82 = 18 >= battery_careful 10"
-        );
+        assert_eq!(decoration("nct6775 0"), "CRITICAL", "1250 rpm >= fan_speed_critical");
+        assert_eq!(decoration("nct6775 1"), "DEFAULT", "a stopped fan is skipped");
+        assert_eq!(decoration("Battery"), "CAREFUL", "100 - 82 = 18 >= battery_careful 10");
         assert_eq!(views["Battery"]["status"]["decoration"], "DEFAULT");
         assert!(d.evaluations.is_empty(), "sensors log only when configured");
     }
 
     #[test]
     fn own_limits_table() {
-        assert_eq!(
-            own_limits_level(90.0, Some(80.0), Some(90.0)),
-            Level::Critical
-        );
+        assert_eq!(own_limits_level(90.0, Some(80.0), Some(90.0)), Level::Critical);
         assert_eq!(own_limits_level(85.0, None, Some(90.0)), Level::Default);
         assert_eq!(own_limits_level(95.0, None, Some(90.0)), Level::Critical);
         assert_eq!(own_limits_level(50.0, Some(80.0), None), Level::Default);

@@ -43,7 +43,11 @@ impl Plugin for System {
                 .or_else(|_| self.env.read("usr/lib/os-release"))
                 .unwrap_or_default(),
         );
-        let platform = if cfg!(target_pointer_width = "64") { "64bit" } else { "32bit" };
+        let platform = if cfg!(target_pointer_width = "64") {
+            "64bit"
+        } else {
+            "32bit"
+        };
         let mut m = Map::new();
         m.insert("os_name".into(), "Linux".into());
         m.insert("hostname".into(), read("proc/sys/kernel/hostname").into());

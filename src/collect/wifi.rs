@@ -203,8 +203,7 @@ impl Plugin for Wifi {
     /// `quality` takes the decoration of `signal`; no events.
     fn decorate(&self, stats: &Value, limits: &Limits, d: &mut Decorator) {
         for item in stats.as_array().into_iter().flatten() {
-            let (Some(ssid), Some(signal)) = (item["ssid"].as_str(), item["signal"].as_f64())
-            else {
+            let (Some(ssid), Some(signal)) = (item["ssid"].as_str(), item["signal"].as_f64()) else {
                 continue;
             };
             let level = signal_level(limits, signal);
@@ -277,9 +276,7 @@ mod tests {
         fn home(interface: &str) -> Option<String> {
             (interface == "wlp2s0").then(|| "HomeNet".to_string())
         }
-        let stats = wifi("[wifi]\nhide=WLAN.*\n")
-            .with_ssid_lookup(home)
-            .collect();
+        let stats = wifi("[wifi]\nhide=WLAN.*\n").with_ssid_lookup(home).collect();
         assert_eq!(stats.as_array().map(Vec::len), Some(1));
         assert_eq!(stats[0]["ssid"], "HomeNet");
     }
@@ -298,11 +295,7 @@ mod tests {
 
     #[test]
     fn lower_signal_is_worse() {
-        let config = Config::parse(
-            "[wifi]\ncareful=-65\nwarning=-75\ncritical=-85\n",
-            Path::new("t.conf"),
-        )
-        .unwrap();
+        let config = Config::parse("[wifi]\ncareful=-65\nwarning=-75\ncritical=-85\n", Path::new("t.conf")).unwrap();
         let limits = Limits::from_config("wifi", &config);
         assert_eq!(signal_level(&limits, -56.0), Level::Ok);
         assert_eq!(signal_level(&limits, -65.0), Level::Careful);

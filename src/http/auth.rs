@@ -76,7 +76,10 @@ pub fn load(user: &str, configured_dir: Option<&str>) -> Result<Auth, String> {
             Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
         }
     }
-    let tried: Vec<String> = dirs.iter().map(|d| password_file(d, user).display().to_string()).collect();
+    let tried: Vec<String> = dirs
+        .iter()
+        .map(|d| password_file(d, user).display().to_string())
+        .collect();
     Err(format!(
         "a password is required but no password file exists (looked for {}); create one with: echo 'PASSWORD' | glint --set-password -u {user}",
         tried.join(", ")
@@ -160,7 +163,10 @@ mod tests {
     use super::*;
 
     fn basic(user: &str, pw: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+        )
     }
 
     #[test]

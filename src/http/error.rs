@@ -13,7 +13,11 @@ fn escape(s: &str) -> String {
 /// Python `repr()` of a str (quotes chosen like Python; backslashes and
 /// control characters escaped).
 pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -50,7 +54,11 @@ mod tests {
     #[test]
     fn matches_the_captured_glances_page() {
         let fixture = include_str!("../../tests/fixtures/http/cpu_unknownitem.html");
-        let body = page("404 Not Found", "http://127.0.0.1:61208/api/3/cpu/unknownitem", "Cannot get item unknownitem in plugin cpu");
+        let body = page(
+            "404 Not Found",
+            "http://127.0.0.1:61208/api/3/cpu/unknownitem",
+            "Cannot get item unknownitem in plugin cpu",
+        );
         assert_eq!(body, fixture);
     }
 

@@ -76,7 +76,11 @@ impl ApiState {
         if self.allowed_hosts.is_empty() {
             return true;
         }
-        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         // Strip the port (IPv6 literals keep their brackets).
         let name = match host.rsplit_once(':') {
             Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => name,
@@ -103,7 +107,11 @@ pub fn config_json(config: &crate::config::Config) -> Value {
             .options
             .iter()
             .map(|(k, v)| {
-                let value = if redact_all || is_secret(k) { "********" } else { v.as_str() };
+                let value = if redact_all || is_secret(k) {
+                    "********"
+                } else {
+                    v.as_str()
+                };
                 (k.clone(), Value::from(value))
             })
             .collect();
@@ -195,12 +203,22 @@ fn json_value(req: &HttpRequest, state: &ApiState, v: &Value) -> HttpResponse {
     success(req, state, JSON, Bytes::from(crate::json::to_bytes(v)))
 }
 
+/// Longest request path served; no Glances route comes near it.
+const MAX_PATH: usize = 8192;
+
 /// The single entry point: route, method check, then the answer.
 pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
     let raw = req.uri().path();
+    if raw.len() > MAX_PATH {
+        return error_response(&req, StatusCode::URI_TOO_LONG, "Request path too long");
+    }
     let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
     let Some(route) = route::parse(&decoded) else {
-        return error_response(&req, StatusCode::NOT_FOUND, &format!("Not found: {}", error::py_repr(&decoded)));
+        return error_response(
+            &req,
+            StatusCode::NOT_FOUND,
+            &format!("Not found: {}", error::py_repr(&decoded)),
+        );
     };
     if !state.host_allowed(&req) {
         return error_response(&req, StatusCode::BAD_REQUEST, "Host not allowed");
@@ -223,7 +241,11 @@ pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
         Route::Config => json_value(&req, st, &state.config),
         Route::ConfigItem(item) => match state.config.get(&item) {
             Some(section) => json_value(&req, st, section),
-            None => error_response(&req, StatusCode::BAD_REQUEST, &format!("Unknown configuration item {item}")),
+            None => error_response(
+                &req,
+                StatusCode::BAD_REQUEST,
+                &format!("Unknown configuration item {item}"),
+            ),
         },
         Route::Args => json_value(&req, st, &state.args),
         Route::ArgsItem(item) => match state.args.get(&item) {
@@ -266,7 +288,10 @@ mod tests {
         )
         .unwrap();
         let text = String::from_utf8(crate::json::to_bytes(&config_json(&config))).unwrap();
-        assert!(!text.contains("hunter2") && !text.contains("abc") && !text.contains("\"pw\""), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("abc") && !text.contains("\"pw\""),
+            "{text}"
+        );
         assert!(text.contains("localhost"));
     }
 

@@ -21,7 +21,10 @@ fn parse_nb(s: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(s.parse().unwrap_or(if s.starts_with('-') { i64::MIN } else { i64::MAX }))
+    Some(
+        s.parse()
+            .unwrap_or(if s.starts_with('-') { i64::MIN } else { i64::MAX }),
+    )
 }
 
 /// A `<name>` segment: non-empty, no slash.
@@ -98,7 +101,10 @@ mod tests {
     fn static_routes_shadow_plugins() {
         assert_eq!(parse("/api/3/status"), Some(Route::Status));
         assert_eq!(parse("/api/3/help"), Some(Route::Help));
-        assert_eq!(parse("/api/3/config/history"), Some(Route::ConfigItem("history".into())));
+        assert_eq!(
+            parse("/api/3/config/history"),
+            Some(Route::ConfigItem("history".into()))
+        );
         assert_eq!(parse("/api/3/args/time"), Some(Route::ArgsItem("time".into())));
         assert_eq!(q("/api/3/all/limits"), Some(Query::AllLimits));
         assert_eq!(q("/api/3/all/foo"), Some(Query::Item("all".into(), "foo".into())));
@@ -109,14 +115,26 @@ mod tests {
         assert_eq!(q("/api/3/cpu"), Some(Query::Plugin("cpu".into())));
         assert_eq!(q("/api/3/cpu/history"), Some(Query::History("cpu".into(), 0)));
         assert_eq!(q("/api/3/cpu/history/-1"), Some(Query::History("cpu".into(), -1)));
-        assert_eq!(q("/api/3/cpu/history/99999999999999999999999"), Some(Query::History("cpu".into(), i64::MAX)));
+        assert_eq!(
+            q("/api/3/cpu/history/99999999999999999999999"),
+            Some(Query::History("cpu".into(), i64::MAX))
+        );
         assert_eq!(
             q("/api/3/cpu/history/abc"),
             Some(Query::Value("cpu".into(), "history".into(), "abc".into()))
         );
-        assert_eq!(q("/api/3/cpu/user/history/2"), Some(Query::ItemHistory("cpu".into(), "user".into(), 2)));
-        assert_eq!(q("/api/3/fs/mnt_point/history/2"), Some(Query::ItemHistory("fs".into(), "mnt_point".into(), 2)));
-        assert_eq!(q("/api/3/fs/mnt_point//"), Some(Query::Value("fs".into(), "mnt_point".into(), "/".into())));
+        assert_eq!(
+            q("/api/3/cpu/user/history/2"),
+            Some(Query::ItemHistory("cpu".into(), "user".into(), 2))
+        );
+        assert_eq!(
+            q("/api/3/fs/mnt_point/history/2"),
+            Some(Query::ItemHistory("fs".into(), "mnt_point".into(), 2))
+        );
+        assert_eq!(
+            q("/api/3/fs/mnt_point//"),
+            Some(Query::Value("fs".into(), "mnt_point".into(), "/".into()))
+        );
         assert_eq!(
             q("/api/3/processlist/top/5"),
             Some(Query::Value("processlist".into(), "top".into(), "5".into()))
@@ -125,7 +143,17 @@ mod tests {
 
     #[test]
     fn trailing_and_empty_segments_do_not_match() {
-        for p in ["/api/3/cpu/", "/api/3/", "/api/3", "/api/3//cpu", "/api/3/cpu/user/", "/api/2/cpu", "/api/4/cpu", "/", "/api/3/cpu/history/"] {
+        for p in [
+            "/api/3/cpu/",
+            "/api/3/",
+            "/api/3",
+            "/api/3//cpu",
+            "/api/3/cpu/user/",
+            "/api/2/cpu",
+            "/api/4/cpu",
+            "/",
+            "/api/3/cpu/history/",
+        ] {
             assert_eq!(parse(p), None, "{p}");
         }
     }

@@ -26,8 +26,7 @@ impl Response {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -84,10 +83,10 @@ impl Glint {
         let glint = Glint { child, port };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if let Ok(r) = try_request(port, "GET", "/api/3/status", &[]) {
-                if r.status == 200 || r.status == 401 {
-                    return glint;
-                }
+            if let Ok(r) = try_request(port, "GET", "/api/3/status", &[])
+                && (r.status == 200 || r.status == 401)
+            {
+                return glint;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
