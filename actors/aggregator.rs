@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::alert::{AlertActor, Evaluated};
 use super::history::History;
-use crate::collect::{Sample, initial_stats};
+use crate::collect::{Sample, ViewSource, initial_stats};
 use crate::json::to_bytes;
 use crate::limits::Limits;
 
@@ -72,14 +72,35 @@ pub enum ApiError {
     NotFound(String),
 }
 
+/// One plugin's latest state. Its JSON texts are made on the first request
+/// after an update and kept until the next one: at most once per update,
+/// never for updates nobody asks about.
 struct Slot {
     enabled: bool,
     stats: Arc<Value>,
-    stats_json: Bytes,
-    views_json: Bytes,
+    stats_json: Option<Bytes>,
+    views: Option<ViewSource>,
+    views_json: Option<Bytes>,
     limits_json: Bytes,
     history: History,
     updates: u64,
+}
+
+impl Slot {
+    fn stats_json(&mut self) -> Bytes {
+        let stats = &self.stats;
+        self.stats_json.get_or_insert_with(|| Bytes::from(to_bytes(stats))).clone()
+    }
+
+    fn views_json(&mut self) -> Bytes {
+        let (stats, views) = (&self.stats, &self.views);
+        self.views_json
+            .get_or_insert_with(|| match views {
+                Some(v) => Bytes::from(to_bytes(&v.build(stats))),
+                None => Bytes::from_static(b"{}"),
+            })
+            .clone()
+    }
 }
 
 pub struct Aggregator {
@@ -109,9 +130,10 @@ impl Aggregator {
                 name,
                 Slot {
                     enabled,
-                    stats_json: Bytes::from(to_bytes(&stats)),
+                    stats_json: None,
                     stats: Arc::new(stats),
-                    views_json: Bytes::from_static(b"{}"),
+                    views: None,
+                    views_json: None,
                     limits_json: Bytes::from(to_bytes(&limits.to_json())),
                     history: History::new(if history_enabled { history_size } else { 0 }),
                     updates: 0,
@@ -137,49 +159,52 @@ impl Aggregator {
         }
     }
 
-    fn enabled_slot(&self, name: &str) -> Result<&Slot, ApiError> {
-        match self.slots.get(name) {
-            Some(slot) if slot.enabled => Ok(slot),
-            _ => {
-                let names: Vec<String> = self
-                    .order
-                    .iter()
-                    .filter(|n| self.slots[*n].enabled)
-                    .map(|n| format!("'{n}'"))
-                    .collect();
-                Err(ApiError::BadRequest(format!(
-                    "Unknown plugin {name} (available plugins: [{}])",
-                    names.join(", ")
-                )))
-            }
+    /// 400 with Glances' message unless `name` is an enabled plugin.
+    fn enabled_slot(&mut self, name: &str) -> Result<&mut Slot, ApiError> {
+        if !self.slots.get(name).is_some_and(|s| s.enabled) {
+            let names: Vec<String> = self
+                .order
+                .iter()
+                .filter(|n| self.slots[*n].enabled)
+                .map(|n| format!("'{n}'"))
+                .collect();
+            return Err(ApiError::BadRequest(format!(
+                "Unknown plugin {name} (available plugins: [{}])",
+                names.join(", ")
+            )));
         }
+        Ok(self.slots.get_mut(name).expect("checked above"))
     }
 
-    fn store(&mut self, name: &str, stats: Value, views: Option<Value>) {
+    fn store(&mut self, name: &str, stats: Arc<Value>, views: Option<ViewSource>) {
         let Some(slot) = self.slots.get_mut(name) else {
             return;
         };
-        slot.stats_json = Bytes::from(to_bytes(&stats));
-        slot.stats = Arc::new(stats);
-        if let Some(views) = views {
-            slot.views_json = Bytes::from(to_bytes(&views));
-        }
+        slot.stats = stats;
+        slot.stats_json = None;
+        slot.views = views;
+        slot.views_json = None;
         slot.updates += 1;
         self.all_cache = None;
         self.all_views_cache = None;
     }
 
     /// `{"name": <bytes>, ...}` over every plugin, in order.
-    fn concat(&self, part: impl Fn(&Slot) -> &Bytes) -> Bytes {
-        let mut out = Vec::with_capacity(self.slots.values().map(|s| part(s).len() + 20).sum());
+    fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Bytes {
+        let parts: Vec<Bytes> = self
+            .order
+            .iter()
+            .map(|name| part(self.slots.get_mut(name).expect("slot of every plugin")))
+            .collect();
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 20).sum());
         out.push(b'{');
-        for (i, name) in self.order.iter().enumerate() {
+        for (i, (name, bytes)) in self.order.iter().zip(&parts).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             crate::json::write_str(name, &mut out);
             out.push(b':');
-            out.extend_from_slice(part(&self.slots[name]));
+            out.extend_from_slice(bytes);
         }
         out.push(b'}');
         Bytes::from(out)
@@ -192,29 +217,30 @@ impl Aggregator {
             Query::AllLimits => Ok(Reply::json(self.all_limits.clone())),
             Query::All => {
                 if self.all_cache.is_none() {
-                    self.all_cache = Some(self.concat(|s| &s.stats_json));
+                    self.all_cache = Some(self.concat(Slot::stats_json));
                 }
                 Ok(Reply::json(self.all_cache.clone().unwrap_or_default()))
             }
             Query::AllViews => {
                 if self.all_views_cache.is_none() {
-                    self.all_views_cache = Some(self.concat(|s| &s.views_json));
+                    self.all_views_cache = Some(self.concat(Slot::views_json));
                 }
                 Ok(Reply::json(self.all_views_cache.clone().unwrap_or_default()))
             }
-            Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json.clone())),
+            Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json())),
             Query::Limits(p) => Ok(Reply {
                 body: self.enabled_slot(&p)?.limits_json.clone(),
                 plain_json: true,
             }),
             Query::Views(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.views_json.clone(),
+                body: self.enabled_slot(&p)?.views_json(),
                 plain_json: true,
             }),
             Query::History(p, nb) => json(&self.enabled_slot(&p)?.history.to_json(None, nb)),
             Query::ItemHistory(p, item, nb) => {
+                let history_enabled = self.history_enabled;
                 let slot = self.enabled_slot(&p)?;
-                if !self.history_enabled || !slot.history.contains(&item) {
+                if !history_enabled || !slot.history.contains(&item) {
                     return Err(ApiError::NotFound(format!(
                         "Cannot get item {item}history  in plugin {p}"
                     )));
@@ -315,7 +341,7 @@ impl Handler<Update> for Aggregator {
             evaluations,
             triggers,
         } = msg.sample;
-        let is_empty = match &stats {
+        let is_empty = match stats.as_ref() {
             Value::Object(o) => o.is_empty(),
             Value::Array(a) => a.is_empty(),
             Value::Null => true,
@@ -344,7 +370,7 @@ impl Handler<AlertStats> for Aggregator {
     type Result = ();
 
     fn handle(&mut self, msg: AlertStats, _ctx: &mut Context<Self>) {
-        self.store("alert", msg.0, None);
+        self.store("alert", Arc::new(msg.0), None);
     }
 }
 

@@ -93,7 +93,7 @@ fn top_processes(table: &ProcessTable, key: &str) -> Vec<Value> {
     let Ok(table) = table.read() else {
         return Vec::new();
     };
-    let mut procs: Vec<&Value> = table.iter().collect();
+    let mut procs: Vec<&Value> = crate::collect::process_list(&table).iter().collect();
     procs.sort_by(|a, b| process_weight(b, key).total_cmp(&process_weight(a, key)));
     procs.into_iter().take(TOP_PROCESSES).cloned().collect()
 }

@@ -62,6 +62,10 @@ impl PluginActor {
             }
             return;
         };
+        if plugin.quick() {
+            self.collect_here(plugin);
+            return;
+        }
         self.busy_since = Some(Instant::now());
         let limits = Arc::clone(&self.limits);
         let job = actix_web::rt::task::spawn_blocking(move || {
@@ -72,23 +76,59 @@ impl PluginActor {
             act.busy_since = None;
             act.stuck_reported = false;
             match result {
-                Ok((plugin, sample)) => {
-                    act.plugin = Some(plugin);
-                    act.aggregator.do_send(Update {
-                        plugin: act.name,
-                        sample,
-                        at: crate::timefmt::now_micros(),
-                    });
-                }
-                Err(e) => {
-                    // The collector panicked: rebuild it from its config
-                    // so the plugin keeps refreshing.
-                    error!(plugin = act.name, error = %e, "collector panicked; restarting it");
-                    act.plugin = Some((act.factory)());
-                }
+                Ok((plugin, sample)) => act.deliver(plugin, sample),
+                Err(e) => act.restart(&e.to_string()),
             }
         }));
     }
+
+    /// Cheap collectors run on the actor thread: no thread hop per refresh.
+    fn collect_here(&mut self, mut plugin: Box<dyn Plugin>) {
+        let limits = &self.limits;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sample(plugin.as_mut(), limits))) {
+            Ok(sample) => self.deliver(plugin, sample),
+            Err(_) => self.restart("panic"),
+        }
+    }
+
+    fn deliver(&mut self, plugin: Box<dyn Plugin>, sample: crate::collect::Sample) {
+        self.plugin = Some(plugin);
+        self.aggregator.do_send(Update {
+            plugin: self.name,
+            sample,
+            at: crate::timefmt::now_micros(),
+        });
+    }
+
+    /// The collector panicked: rebuild it from its config so the plugin
+    /// keeps refreshing.
+    fn restart(&mut self, why: &str) {
+        error!(plugin = self.name, error = why, "collector panicked; restarting it");
+        self.plugin = Some((self.factory)());
+    }
+
+    /// Tick again at the next multiple of the refresh period (wall clock):
+    /// plugins sharing a period wake together, and intervals never drift.
+    fn schedule(&self, ctx: &mut Context<Self>) {
+        ctx.run_later(until_next_boundary(self.refresh), |act, ctx| {
+            act.tick(ctx);
+            act.schedule(ctx);
+        });
+    }
+}
+
+/// Time until the next multiple of `period` since the epoch, at least half a
+/// period away (so a tick never follows the previous one too closely).
+fn until_next_boundary(period: Duration) -> Duration {
+    let period_ns = period.as_nanos().max(1);
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut wait = period_ns - now_ns % period_ns;
+    if wait < period_ns / 2 {
+        wait += period_ns;
+    }
+    Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX))
 }
 
 impl Actor for PluginActor {
@@ -101,7 +141,7 @@ impl Actor for PluginActor {
             "plugin actor started"
         );
         self.tick(ctx);
-        ctx.run_interval(self.refresh, |act, ctx| act.tick(ctx));
+        self.schedule(ctx);
     }
 }
 

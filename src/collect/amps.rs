@@ -540,7 +540,7 @@ impl Plugin for Amps {
         }
         let processes = Arc::clone(&self.processes.read().unwrap_or_else(PoisonError::into_inner));
         for amp in &mut self.amps {
-            amp.update(&processes, &self.cancel);
+            amp.update(super::process_list(&processes), &self.cancel);
         }
         Value::Array(self.amps.iter().map(Amp::to_json).collect())
     }
@@ -565,7 +565,7 @@ mod tests {
     fn amps(conf: &str, processes: Vec<Value>) -> Amps {
         let config = Config::parse(conf, Path::new("test.conf")).unwrap();
         let env = Env::new("/nonexistent", Arc::new(config));
-        *env.processes.write().unwrap() = Arc::new(processes);
+        *env.processes.write().unwrap() = Arc::new(Value::Array(processes));
         Amps::new(&env)
     }
 

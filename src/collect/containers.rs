@@ -844,6 +844,10 @@ impl Plugin for Containers {
     /// Base views of the three top-level keys, plus one entry per container
     /// name with only `cpu` and `mem` decorations (`{}` when the stat is
     /// missing), as Glances builds them.
+    fn standard_views(&self) -> bool {
+        false
+    }
+
     fn views(&self, stats: &Value, decorator: &Decorator) -> Value {
         let mut views = decorator.views(stats, None, &[]);
         let Some(map) = views.as_object_mut() else {

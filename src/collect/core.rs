@@ -56,6 +56,10 @@ pub fn physical_cores(env: &Env) -> Option<usize> {
 }
 
 impl Plugin for Core {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "core"
     }

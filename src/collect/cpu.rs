@@ -133,6 +133,10 @@ impl Cpu {
 }
 
 impl Plugin for Cpu {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "cpu"
     }

@@ -153,6 +153,10 @@ impl Plugin for Gpu {
 
     /// Glances replaces each GPU's views with only the decorations of
     /// `proc`, `mem` and `temperature` (spec §12.1 exception).
+    fn standard_views(&self) -> bool {
+        false
+    }
+
     fn views(&self, stats: &Value, decorator: &Decorator) -> Value {
         let full = decorator.views(stats, self.key(), &[]);
         let partial = full

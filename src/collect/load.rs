@@ -24,6 +24,10 @@ pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
 }
 
 impl Plugin for Load {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "load"
     }

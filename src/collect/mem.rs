@@ -98,6 +98,10 @@ impl Mem {
 }
 
 impl Plugin for Mem {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "mem"
     }
@@ -174,6 +178,10 @@ pub fn swap_traffic(vmstat: &str) -> (u64, u64) {
 }
 
 impl Plugin for MemSwap {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "memswap"
     }

@@ -48,7 +48,12 @@ pub mod wifi;
 /// The latest process table (processlist elements), written by the
 /// processcount scan and read by processlist and amps, so /proc is walked
 /// once per refresh.
-pub type ProcessTable = Arc<RwLock<Arc<Vec<Value>>>>;
+pub type ProcessTable = Arc<RwLock<Arc<Value>>>;
+
+/// The processes of a [`ProcessTable`] snapshot.
+pub fn process_list(table: &Value) -> &[Value] {
+    table.as_array().map_or(&[], Vec::as_slice)
+}
 
 /// Where collectors read from and what they were configured with.
 #[derive(Debug, Clone)]
@@ -110,6 +115,20 @@ pub trait Plugin: Send + 'static {
     /// One collection, shaped like Glances' stats for this plugin.
     fn collect(&mut self) -> Value;
 
+    /// The same, shared: plugins that already hold their stats in an `Arc`
+    /// (processlist mirrors the scan's table) hand it over without a copy.
+    fn collect_shared(&mut self) -> Arc<Value> {
+        Arc::new(self.collect())
+    }
+
+    /// True for collectors that only read a few small /proc files: they run
+    /// on the actor thread, sparing a thread hop per refresh. Anything that
+    /// may block (walks, sockets, ioctls, commands, network mounts) keeps
+    /// the default and runs on the blocking pool.
+    fn quick(&self) -> bool {
+        false
+    }
+
     /// The field naming each element of a list plugin.
     fn key(&self) -> Option<&'static str> {
         None
@@ -134,17 +153,50 @@ pub trait Plugin: Send + 'static {
     /// Decide the decorations of this update (§9.3); most plugins have none.
     fn decorate(&self, _stats: &Value, _limits: &Limits, _decorator: &mut Decorator) {}
 
+    /// Whether views are the standard ones, built from the decorations only
+    /// when someone asks for them. Plugins overriding [`Plugin::views`]
+    /// return false.
+    fn standard_views(&self) -> bool {
+        true
+    }
+
     /// Views for `stats`; plugins with partial views (gpu, containers) override.
     fn views(&self, stats: &Value, decorator: &Decorator) -> Value {
         decorator.views(stats, self.key(), self.optional_fields())
     }
 }
 
+/// A plugin's views as a sample carries them: built by the plugin, or the
+/// standard ones, built by the aggregator on the first request after the
+/// update (most updates are never looked at: processlist views are large).
+#[derive(Debug)]
+pub enum ViewSource {
+    Built(Value),
+    Standard {
+        decorator: Decorator,
+        key: Option<&'static str>,
+        optional: &'static [&'static str],
+    },
+}
+
+impl ViewSource {
+    pub fn build(&self, stats: &Value) -> Value {
+        match self {
+            ViewSource::Built(v) => v.clone(),
+            ViewSource::Standard {
+                decorator,
+                key,
+                optional,
+            } => decorator.views(stats, *key, optional),
+        }
+    }
+}
+
 /// Everything one collection produces, ready for the aggregator.
 #[derive(Debug)]
 pub struct Sample {
-    pub stats: Value,
-    pub views: Value,
+    pub stats: Arc<Value>,
+    pub views: ViewSource,
     pub history: Vec<(String, Value)>,
     pub evaluations: Vec<crate::views::Evaluation>,
     pub triggers: Vec<crate::views::Trigger>,
@@ -152,17 +204,27 @@ pub struct Sample {
 
 /// Collect once and derive views, history points and evaluations.
 pub fn sample(plugin: &mut dyn Plugin, limits: &Limits) -> Sample {
-    let stats = plugin.collect();
+    let stats = plugin.collect_shared();
     let mut decorator = Decorator::default();
     plugin.decorate(&stats, limits, &mut decorator);
-    let views = plugin.views(&stats, &decorator);
     let history = history_points(plugin.history_source(&stats), plugin.key(), plugin.history_fields());
+    let evaluations = std::mem::take(&mut decorator.evaluations);
+    let triggers = std::mem::take(&mut decorator.triggers);
+    let views = if plugin.standard_views() {
+        ViewSource::Standard {
+            decorator,
+            key: plugin.key(),
+            optional: plugin.optional_fields(),
+        }
+    } else {
+        ViewSource::Built(plugin.views(&stats, &decorator))
+    };
     Sample {
         stats,
         views,
         history,
-        evaluations: decorator.evaluations,
-        triggers: decorator.triggers,
+        evaluations,
+        triggers,
     }
 }
 

@@ -295,6 +295,11 @@ impl Plugin for Network {
         }
     }
 
+    /// hide_zero also rewrites `_zero`, which the standard views cannot.
+    fn standard_views(&self) -> bool {
+        !self.hide_zero
+    }
+
     fn views(&self, stats: &Value, decorator: &Decorator) -> Value {
         let mut views = decorator.views(stats, self.key(), self.optional_fields());
         if self.hide_zero {

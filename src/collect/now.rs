@@ -33,6 +33,10 @@ fn default_format() -> String {
 }
 
 impl Plugin for Now {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "now"
     }

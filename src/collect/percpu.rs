@@ -58,6 +58,10 @@ pub fn percpu_list(prev: &super::cpu::ProcStat, cur: &super::cpu::ProcStat) -> V
 }
 
 impl Plugin for PerCpu {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "percpu"
     }

@@ -640,7 +640,7 @@ fn read_at(dir: &OwnedFd, name: &str, buf: &mut Vec<u8>) -> Option<usize> {
 
 /// Replace the shared process table with `table`.
 fn publish(processes: &ProcessTable, table: Vec<Value>) {
-    *processes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(table);
+    *processes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Value::Array(table));
 }
 
 /// `processcount`: runs the process scan and counts.
@@ -698,8 +698,12 @@ impl Plugin for ProcessList {
     }
 
     fn collect(&mut self) -> Value {
-        let table = Arc::clone(&self.env.processes.read().unwrap_or_else(PoisonError::into_inner));
-        Value::Array(table.as_ref().clone())
+        self.collect_shared().as_ref().clone()
+    }
+
+    /// The scan's table itself, without copying it.
+    fn collect_shared(&mut self) -> Arc<Value> {
+        Arc::clone(&self.env.processes.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn key(&self) -> Option<&'static str> {
@@ -1038,7 +1042,7 @@ mod tests {
     #[test]
     fn missing_proc_gives_empty_shapes() {
         let env = env_at(Path::new("/nonexistent-root"), "");
-        *env.processes.write().unwrap() = Arc::new(vec![Value::from(1)]);
+        *env.processes.write().unwrap() = Arc::new(Value::Array(vec![Value::from(1)]));
         assert_eq!(ProcessCount::new(&env).collect(), Value::Object(Map::new()));
         assert_eq!(ProcessList::new(&env).collect(), Value::Array(Vec::new()));
     }

@@ -11,6 +11,10 @@ pub const PSUTIL_VERSION: [u64; 3] = [7, 2, 2];
 pub struct PsutilVersion;
 
 impl Plugin for PsutilVersion {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "psutilversion"
     }

@@ -65,6 +65,10 @@ pub fn cpu_freq(env: &Env) -> Option<(f64, f64)> {
 }
 
 impl Plugin for QuickLook {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "quicklook"
     }

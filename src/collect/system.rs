@@ -30,6 +30,10 @@ pub fn linux_distro(os_release: &str) -> String {
 }
 
 impl Plugin for System {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "system"
     }

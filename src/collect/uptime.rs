@@ -26,6 +26,10 @@ pub fn timedelta_text(seconds: u64) -> String {
 }
 
 impl Plugin for Uptime {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "uptime"
     }
