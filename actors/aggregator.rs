@@ -89,7 +89,9 @@ struct Slot {
 impl Slot {
     fn stats_json(&mut self) -> Bytes {
         let stats = &self.stats;
-        self.stats_json.get_or_insert_with(|| Bytes::from(to_bytes(stats))).clone()
+        self.stats_json
+            .get_or_insert_with(|| Bytes::from(to_bytes(stats)))
+            .clone()
     }
 
     fn views_json(&mut self) -> Bytes {

@@ -88,7 +88,8 @@ fn mem_event_lifecycle() {
     assert!(events[0][8].as_u64().unwrap() >= 2, "count grows per refresh");
     assert_eq!(events[0][4].as_f64(), Some(95.0));
     // …and ended (not deleted) once it has lasted more than 6 s.
-    std::thread::sleep(Duration::from_millis(6500));
+    // Event times are whole seconds: wait well past 6 s so truncation cannot bite.
+    std::thread::sleep(Duration::from_millis(7500));
     set_mem(root.path(), 10);
     let events = wait_events(&g, 5, |e| e.len() == 1 && e[0][1] != -1);
     assert_eq!(events[0][2], "CRITICAL", "never goes back to WARNING");

@@ -193,34 +193,27 @@ fn whole_seconds(elapsed: Option<f64>) -> i64 {
     elapsed.unwrap_or(1.0).max(1.0).round_ties_even() as i64
 }
 
-fn docker_io(current: Option<(u64, u64)>, previous: Option<&Sample>, elapsed: Option<f64>) -> Value {
-    let Some((read, write)) = current else {
+/// A Docker counter pair (io or network): cumulative values, and from the
+/// second sample the deltas with `time_since_update`. `names` are the
+/// cumulative keys then the delta keys.
+fn docker_counters(
+    current: Option<(u64, u64)>,
+    previous: Option<(u64, u64)>,
+    elapsed: Option<f64>,
+    names: [&str; 4],
+) -> Value {
+    let Some((a, b)) = current else {
         return json!({});
     };
-    let mut io = Map::new();
-    io.insert("cumulative_ior".into(), read.into());
-    io.insert("cumulative_iow".into(), write.into());
-    if let Some((pr, pw)) = previous.and_then(|p| p.io) {
-        io.insert("time_since_update".into(), whole_seconds(elapsed).into());
-        io.insert("ior".into(), (read as i64 - pr as i64).into());
-        io.insert("iow".into(), (write as i64 - pw as i64).into());
+    let mut m = Map::new();
+    m.insert(names[0].into(), a.into());
+    m.insert(names[1].into(), b.into());
+    if let Some((pa, pb)) = previous {
+        m.insert("time_since_update".into(), whole_seconds(elapsed).into());
+        m.insert(names[2].into(), (a as i64 - pa as i64).into());
+        m.insert(names[3].into(), (b as i64 - pb as i64).into());
     }
-    Value::Object(io)
-}
-
-fn docker_network(current: Option<(u64, u64)>, previous: Option<&Sample>, elapsed: Option<f64>) -> Value {
-    let Some((rx, tx)) = current else {
-        return json!({});
-    };
-    let mut network = Map::new();
-    network.insert("cumulative_rx".into(), rx.into());
-    network.insert("cumulative_tx".into(), tx.into());
-    if let Some((prx, ptx)) = previous.and_then(|p| p.network) {
-        network.insert("time_since_update".into(), whole_seconds(elapsed).into());
-        network.insert("rx".into(), (rx as i64 - prx as i64).into());
-        network.insert("tx".into(), (tx as i64 - ptx as i64).into());
-    }
-    Value::Object(network)
+    Value::Object(m)
 }
 
 /// Docker's activity objects in Glances' order: io, memory, network, cpu.
@@ -232,12 +225,28 @@ fn docker_activity(
     let sample = stats.map(Sample::of).unwrap_or_default();
     let cpu = stats.and_then(|s| docker_cpu_percent(s, previous)).unwrap_or(0.0);
     let mut m = Map::new();
-    m.insert("io".into(), docker_io(sample.io, previous, elapsed));
+    m.insert(
+        "io".into(),
+        docker_counters(
+            sample.io,
+            previous.and_then(|p| p.io),
+            elapsed,
+            ["cumulative_ior", "cumulative_iow", "ior", "iow"],
+        ),
+    );
     m.insert(
         "memory".into(),
         docker_memory(stats.and_then(|s| s.memory_stats.as_ref())),
     );
-    m.insert("network".into(), docker_network(sample.network, previous, elapsed));
+    m.insert(
+        "network".into(),
+        docker_counters(
+            sample.network,
+            previous.and_then(|p| p.network),
+            elapsed,
+            ["cumulative_rx", "cumulative_tx", "rx", "tx"],
+        ),
+    );
     m.insert("cpu".into(), json!({ "total": float(cpu) }));
     m
 }

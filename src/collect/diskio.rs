@@ -145,6 +145,10 @@ impl DiskIo {
 }
 
 impl Plugin for DiskIo {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "diskio"
     }

@@ -72,6 +72,10 @@ impl Irq {
 }
 
 impl Plugin for Irq {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "irq"
     }

@@ -231,6 +231,10 @@ impl Network {
 const HIDE_ZERO_FIELDS: [&str; 2] = ["rx", "tx"];
 
 impl Plugin for Network {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "network"
     }

@@ -121,6 +121,10 @@ impl Raid {
 }
 
 impl Plugin for Raid {
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "raid"
     }
