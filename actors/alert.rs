@@ -140,14 +140,18 @@ fn sticky_level(e: &Evaluation, pct: f64) -> Level {
 pub struct Events {
     pub list: Vec<Event>,
     pub smoothing: Smoothing,
+    /// The automatic process sort key to switch during events (§10.4);
+    /// `None` when `[processlist] sort_key` fixes it.
+    pub process_sort: Option<crate::collect::ProcessSort>,
     /// When each alarming type was first seen without an event (min_duration).
     pending: HashMap<String, i64>,
 }
 
 impl Events {
-    pub fn new(smoothing: Smoothing) -> Events {
+    pub fn new(smoothing: Smoothing, process_sort: Option<crate::collect::ProcessSort>) -> Events {
         Events {
             smoothing,
+            process_sort,
             ..Events::default()
         }
     }
@@ -163,6 +167,18 @@ impl Events {
         let alarming = level >= Level::Warning;
         if !alarming {
             self.pending.remove(&e.kind);
+        }
+        // Glances switches the process sort while an event is active and
+        // back to CPU when any event ends.
+        let switch_to = match (ongoing, alarming) {
+            (_, true) => Some(sort_key(&e.kind)),
+            (Some(_), false) => Some("cpu_percent"),
+            (None, false) => None,
+        };
+        if let (Some(key), Some(shared)) = (switch_to, &self.process_sort)
+            && let Ok(mut current) = shared.lock()
+        {
+            *current = key;
         }
         match (ongoing, alarming) {
             (None, false) => false,
@@ -368,11 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn events_switch_the_automatic_process_sort() {
+        let shared: crate::collect::ProcessSort = Arc::new(std::sync::Mutex::new("cpu_percent"));
+        let mut ev = Events::new(Smoothing::default(), Some(shared.clone()));
+        ev.apply_now(&eval("MEM", Level::Warning, 75.0), 100);
+        assert_eq!(*shared.lock().unwrap(), "memory_percent");
+        ev.apply_now(&eval("MEM", Level::Ok, 10.0), 110);
+        assert_eq!(*shared.lock().unwrap(), "cpu_percent");
+        ev.apply_now(&eval("CPU_IOWAIT", Level::Critical, 60.0), 120);
+        assert_eq!(*shared.lock().unwrap(), "io_counters");
+    }
+
+    #[test]
     fn min_duration_delays_creation() {
-        let mut ev = Events::new(Smoothing {
-            min_duration: 10.0,
-            hysteresis: 0.0,
-        });
+        let mut ev = Events::new(
+            Smoothing {
+                min_duration: 10.0,
+                hysteresis: 0.0,
+            },
+            None,
+        );
         assert!(!ev.apply_now(&eval("MEM", Level::Warning, 75.0), 100));
         assert!(!ev.apply_now(&eval("MEM", Level::Warning, 75.0), 105));
         assert!(ev.apply_now(&eval("MEM", Level::Warning, 75.0), 110));
@@ -385,10 +416,13 @@ mod tests {
 
     #[test]
     fn hysteresis_keeps_an_event_near_its_threshold() {
-        let mut ev = Events::new(Smoothing {
-            min_duration: 0.0,
-            hysteresis: 10.0,
-        });
+        let mut ev = Events::new(
+            Smoothing {
+                min_duration: 0.0,
+                hysteresis: 10.0,
+            },
+            None,
+        );
         ev.apply_now(&eval("MEM", Level::Warning, 71.0), 100);
         // 68 is CAREFUL by the thresholds but within 10 % of warning (70 → 63).
         ev.apply_now(&eval("MEM", Level::Careful, 68.0), 110);

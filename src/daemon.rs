@@ -126,7 +126,13 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     let quiet_until = Instant::now() + Duration::from_secs_f64(2.0 * plan.refresh);
     let alert = AlertActor::new(
         aggregator.clone(),
-        Events::new(plan.smoothing),
+        Events::new(
+            plan.smoothing,
+            env.config
+                .get("processlist", "sort_key")
+                .is_none()
+                .then(|| env.process_sort.clone()),
+        ),
         Actions::new(limits.clone(), quiet_until),
         env.processes.clone(),
     )

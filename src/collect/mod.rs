@@ -55,6 +55,11 @@ pub fn process_list(table: &Value) -> &[Value] {
     table.as_array().map_or(&[], Vec::as_slice)
 }
 
+/// The automatic process sort key (spec §10.4): `cpu_percent`, switched by
+/// the alert actor to `memory_percent`/`io_counters` while MEM*/CPU_IOWAIT
+/// events are active, unless `[processlist] sort_key` fixes it.
+pub type ProcessSort = Arc<std::sync::Mutex<&'static str>>;
+
 /// Where collectors read from and what they were configured with.
 #[derive(Debug, Clone)]
 pub struct Env {
@@ -63,6 +68,7 @@ pub struct Env {
     /// `--strftime` (empty: use the config or Glances' default).
     pub strftime: String,
     pub processes: ProcessTable,
+    pub process_sort: ProcessSort,
     /// Read failures already logged, so a broken source logs once, not per tick.
     reported: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
@@ -74,6 +80,7 @@ impl Env {
             config,
             strftime: String::new(),
             processes: ProcessTable::default(),
+            process_sort: Arc::new(std::sync::Mutex::new("cpu_percent")),
             reported: Arc::default(),
         }
     }

@@ -244,14 +244,13 @@ impl SortKey {
         })
     }
 
-    fn from_config(env: &Env) -> SortKey {
-        match env.config.get("processlist", "sort_key") {
-            None => SortKey::CpuPercent,
-            Some(name) => SortKey::parse(name.trim()).unwrap_or_else(|| {
-                tracing::warn!("[processlist] sort_key={name:?} is not a sort key; sorting by cpu_percent");
-                SortKey::CpuPercent
-            }),
-        }
+    /// The key fixed by `[processlist] sort_key`, if any (else automatic).
+    fn from_config(env: &Env) -> Option<SortKey> {
+        let name = env.config.get("processlist", "sort_key")?;
+        Some(SortKey::parse(name.trim()).unwrap_or_else(|| {
+            tracing::warn!("[processlist] sort_key={name:?} is not a sort key; sorting by cpu_percent");
+            SortKey::CpuPercent
+        }))
     }
 }
 
@@ -349,7 +348,10 @@ struct ScanContext {
 /// The process scan and the state it keeps between scans.
 pub struct Scanner {
     env: Env,
+    /// The key of the current scan; `fixed_sort` when configured, else the
+    /// automatic one the alert actor sets.
     sort_key: SortKey,
+    fixed_sort: Option<SortKey>,
     clock_ticks: f64,
     page_size: u64,
     known: HashMap<u32, Known>,
@@ -363,7 +365,8 @@ impl Scanner {
     pub fn new(env: &Env) -> Scanner {
         Scanner {
             env: env.clone(),
-            sort_key: SortKey::from_config(env),
+            sort_key: SortKey::CpuPercent,
+            fixed_sort: SortKey::from_config(env),
             clock_ticks: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size(),
             known: HashMap::new(),
@@ -386,6 +389,10 @@ impl Scanner {
             .collect();
         pids.sort_unstable();
 
+        self.sort_key = self.fixed_sort.unwrap_or_else(|| {
+            let auto = *self.env.process_sort.lock().unwrap_or_else(PoisonError::into_inner);
+            SortKey::parse(auto).unwrap_or(SortKey::CpuPercent)
+        });
         let ctx = self.begin_scan(clock());
         let mut counts = Counts::default();
         let mut rows = Vec::with_capacity(pids.len());
@@ -1037,6 +1044,19 @@ mod tests {
         // First scan: read + write bytes so far.
         assert_eq!(sorted("io_counters")[0], 8679);
         assert_eq!(sorted("bogus"), sorted("cpu_percent"));
+    }
+
+    #[test]
+    fn automatic_sort_follows_the_alert_actor_unless_fixed() {
+        let env = env_at(&fixture_root(), "");
+        *env.process_sort.lock().unwrap() = "name";
+        let table = Scanner::new(&env).scan(Instant::now).unwrap().1;
+        assert_eq!(pids(&table)[..3], [18288, 20784, 18365]);
+        // A configured key wins: CPU (all 0 on a first scan, so memory decides).
+        let fixed = env_at(&fixture_root(), "[processlist]\nsort_key=cpu_percent\n");
+        *fixed.process_sort.lock().unwrap() = "name";
+        let table = Scanner::new(&fixed).scan(Instant::now).unwrap().1;
+        assert_eq!(pids(&table)[..3], [1, 8679, 20781]);
     }
 
     #[test]

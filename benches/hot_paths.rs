@@ -1,0 +1,99 @@
+//! Micro-benchmarks of glint's hot paths (no external harness, so `cargo
+//! test` never builds a benchmark framework):
+//!
+//!     cargo bench --bench hot_paths
+//!
+//! Each line reports the median of several timed batches.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use glint::actors::aggregator::{Aggregator, Query, Update};
+use glint::collect::{Env, Plugin, build, sample};
+use glint::config::Config;
+use glint::limits::Limits;
+
+/// Median time per call of `f` over 15 batches of `n` calls.
+fn measure(name: &str, n: u32, mut f: impl FnMut()) {
+    let mut batches: Vec<Duration> = (0..15)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            start.elapsed() / n
+        })
+        .collect();
+    batches.sort();
+    println!("{name:<48} {:>10.2} µs", batches[7].as_secs_f64() * 1e6);
+}
+
+fn main() {
+    let env = Env::new("/", Arc::new(Config::default()));
+    let limits = Limits::default();
+
+    // The process scan (processcount) over this host's /proc.
+    let mut scan = build("processcount", &env).expect("processcount");
+    let processes = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            })
+            .count()
+        })
+        .unwrap_or(1);
+    scan.collect();
+    measure(&format!("process scan ({processes} processes)"), 20, || {
+        black_box(scan.collect());
+    });
+
+    // Serialising a large plugin (processlist) in Glances' JSON style.
+    let table = build("processlist", &env).expect("processlist").collect();
+    measure("processlist JSON serialisation", 50, || {
+        black_box(glint::json::to_bytes(&table));
+    });
+
+    // One whole sample of a cheap plugin: collect, decorate, history points.
+    let mut cpu = build("cpu", &env).expect("cpu");
+    measure("cpu sample (collect + views + history)", 200, || {
+        black_box(sample(cpu.as_mut(), &limits));
+    });
+
+    // An aggregator round trip as the HTTP layer makes it, and /all.
+    System::new().block_on(async {
+        let names = ["cpu", "mem", "load", "processlist"];
+        let aggregator = Aggregator::new(
+            names.iter().map(|n| (*n, true, Limits::default())).collect(),
+            1200,
+            true,
+        )
+        .start();
+        for name in names {
+            let mut plugin: Box<dyn Plugin> = build(name, &env).expect("plugin");
+            aggregator
+                .send(Update {
+                    plugin: name,
+                    sample: sample(plugin.as_mut(), &limits),
+                    at: 0,
+                })
+                .await
+                .expect("update");
+        }
+        let mut times = Vec::new();
+        for query in [Query::Plugin("cpu".into()), Query::All] {
+            let label = format!("aggregator round trip {query:?}");
+            let start = Instant::now();
+            let n = 2000;
+            for _ in 0..n {
+                black_box(aggregator.send(query.clone()).await.expect("answer").expect("reply"));
+            }
+            times.push((label, start.elapsed() / n));
+        }
+        for (label, t) in times {
+            println!("{label:<48} {:>10.2} µs", t.as_secs_f64() * 1e6);
+        }
+    });
+}
