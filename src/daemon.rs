@@ -138,11 +138,18 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     )
     .start();
     aggregator.do_send(crate::actors::aggregator::SetAlert(alert));
+    // Plugin actors get their own thread: quick collections run there, so
+    // they never hold up the aggregator answering HTTP requests. (The
+    // arbiter belongs to the System and stops with it.)
+    let collectors = Arbiter::new().handle();
     for p in plan.plugins.iter().filter(|p| p.enabled && !PASSIVE.contains(&p.name)) {
         let env = env.clone();
         let name = p.name;
         let factory: Factory = Arc::new(move || build(name, &env).expect("implemented plugin"));
-        PluginActor::new(name, factory, p.refresh, Arc::clone(&limits[name]), aggregator.clone()).start();
+        let (refresh, limits, aggregator) = (p.refresh, Arc::clone(&limits[name]), aggregator.clone());
+        PluginActor::start_in_arbiter(&collectors, move |_| {
+            PluginActor::new(name, factory, refresh, limits, aggregator)
+        });
     }
     aggregator
 }

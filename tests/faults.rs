@@ -60,3 +60,45 @@ fn broken_sources_are_contained_and_logged_once() {
     assert!(text.contains("loadavg"), "{text}");
     assert!(!text.contains("panicked"), "{text}");
 }
+
+#[test]
+fn a_hung_engine_socket_delays_no_other_plugin() {
+    // A "Docker engine" that accepts connections and never answers.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("docker.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let conf = dir.path().join("glint.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[containers]\ndocker_sock={}\npodman_sock={}/none.sock\n",
+            sock.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let g = Glint::start(&["-C", conf.to_str().unwrap(), "-t", "0.3"]);
+    let started = std::time::Instant::now();
+    let cpu_points = |g: &Glint| {
+        g.get("/api/3/cpu/history").json()["user"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before = cpu_points(&g);
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(
+        cpu_points(&g) >= before + 4,
+        "cpu kept its 0.3 s refresh while the engine hung"
+    );
+    let r = g.get("/api/3/containers");
+    assert_eq!(r.status, 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!held.lock().unwrap().is_empty(), "glint did try the engine");
+}

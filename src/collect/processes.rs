@@ -6,9 +6,10 @@
 //! [`Env::processes`] and returns the counts. `processlist` only mirrors that
 //! table, so its effective refresh is processcount's.
 //!
-//! Per process the scan opens /proc/<pid> once and reads `stat`, `statm`,
-//! `status` (Uid/Gid lines) and `io` relative to that directory into one
-//! reused buffer. `cmdline` and `username` are kept per process and re-read
+//! Per process the scan reads `<pid>/stat`, `statm`, `status` (Uid/Gid
+//! lines) and `io` with one openat each on a /proc handle, into one reused
+//! buffer; an idle process (its `stat` unchanged) skips `statm` and `io` for
+//! up to 10 s. `cmdline` and `username` are kept per process and re-read
 //! every 60 s, like Glances' cache; `status` (costly to generate) is only
 //! read with them, so `gids` follow the same 60 s cache, and so does the
 //! cmdline psutil consults to extend a 15-character name. A process is
@@ -24,6 +25,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::OwnedFd;
@@ -359,6 +361,8 @@ pub struct Scanner {
     cache_until: Option<Instant>,
     last_scan: Option<Instant>,
     buf: Vec<u8>,
+    /// `<pid>/<file>`, reused for every read.
+    path: String,
 }
 
 impl Scanner {
@@ -374,6 +378,7 @@ impl Scanner {
             cache_until: None,
             last_scan: None,
             buf: Vec::new(),
+            path: String::with_capacity(32),
         }
     }
 
@@ -400,16 +405,13 @@ impl Scanner {
         self.known.reserve(pids.len());
         for pid in pids {
             // A process that vanished mid-scan is skipped, as psutil does.
-            let Some(dir) = openat_dir(&proc_dir, pid) else {
-                continue;
-            };
-            let Some(stat) = self.read(&dir, "stat").and_then(parse_stat) else {
+            let Some(stat) = self.read(&proc_dir, pid, "stat").and_then(parse_stat) else {
                 continue;
             };
             let known = previous.remove(&pid).filter(|k| k.start == stat.start);
             counts.add(&stat);
             let now = clock();
-            rows.push(self.visit(pid, &dir, stat, now, known, &ctx));
+            rows.push(self.visit(pid, &proc_dir, stat, now, known, &ctx));
         }
         rows.sort_by(by_rank);
         Some((counts, rows.into_iter().map(|r| r.element).collect()))
@@ -433,21 +435,24 @@ impl Scanner {
         }
     }
 
-    /// Read `name` under the process directory into the scan buffer.
-    fn read(&mut self, dir: &OwnedFd, name: &str) -> Option<&[u8]> {
-        let len = read_at(dir, name, &mut self.buf)?;
+    /// Read `<pid>/<name>` under /proc into the scan buffer (one openat on
+    /// the /proc handle; no per-process directory handle to open and close).
+    fn read(&mut self, proc_dir: &OwnedFd, pid: u32, name: &str) -> Option<&[u8]> {
+        self.path.clear();
+        let _ = write!(self.path, "{pid}/{name}");
+        let len = read_at(proc_dir, &self.path, &mut self.buf)?;
         Some(&self.buf[..len])
     }
 
-    fn read_str(&mut self, dir: &OwnedFd, name: &str) -> Option<&str> {
-        self.read(dir, name).and_then(|b| std::str::from_utf8(b).ok())
+    fn read_str(&mut self, proc_dir: &OwnedFd, pid: u32, name: &str) -> Option<&str> {
+        self.read(proc_dir, pid, name).and_then(|b| std::str::from_utf8(b).ok())
     }
 
     /// Everything after `stat` for one process: read, remember, shape.
     fn visit(
         &mut self,
         pid: u32,
-        dir: &OwnedFd,
+        proc_dir: &OwnedFd,
         stat: Stat,
         now: Instant,
         known: Option<Known>,
@@ -462,9 +467,13 @@ impl Scanner {
                 // Kernel threads and zombies have no memory map: statm is all zeros.
                 let pages = match stat.vsize {
                     0 => Some([0; 7]),
-                    _ => self.read_str(dir, "statm").and_then(parse_statm),
+                    _ => self.read_str(proc_dir, pid, "statm").and_then(parse_statm),
                 };
-                (pages, self.read_str(dir, "io").and_then(parse_io), now + IDLE_REREAD)
+                (
+                    pages,
+                    self.read_str(proc_dir, pid, "io").and_then(parse_io),
+                    now + IDLE_REREAD,
+                )
             }
         };
         let busy = self.seconds(stat.ticks[0]) + self.seconds(stat.ticks[1]);
@@ -474,8 +483,8 @@ impl Scanner {
         let (ids, cmdline, username) = match known {
             Some(k) if !ctx.refresh_cache => (k.ids, k.cmdline, k.username),
             _ => {
-                let ids = self.read_str(dir, "status").and_then(parse_ids);
-                (ids, self.read_cmdline(dir, stat.state), self.username(ids))
+                let ids = self.read_str(proc_dir, pid, "status").and_then(parse_ids);
+                (ids, self.read_cmdline(proc_dir, pid, stat.state), self.username(ids))
             }
         };
         let rss = pages.map(|p| p[1] * self.page_size);
@@ -546,8 +555,8 @@ impl Scanner {
 
     /// cmdline as a JSON list; null for a zombie (psutil raises
     /// ZombieProcess on its empty cmdline) or when unreadable.
-    fn read_cmdline(&mut self, dir: &OwnedFd, state: u8) -> Value {
-        match self.read(dir, "cmdline") {
+    fn read_cmdline(&mut self, proc_dir: &OwnedFd, pid: u32, state: u8) -> Value {
+        match self.read(proc_dir, pid, "cmdline") {
             Some([]) if state == b'Z' => Value::Null,
             Some(data) => parse_cmdline(data).into_iter().map(Value::from).collect(),
             None => Value::Null,
@@ -610,13 +619,6 @@ fn open_dir(path: &Path) -> Option<OwnedFd> {
         Mode::empty(),
     )
     .ok()
-}
-
-/// /proc/<pid> as a directory handle: its files are then opened relative to
-/// it, which skips the path walk and pins them to one process.
-fn openat_dir(proc_dir: &OwnedFd, pid: u32) -> Option<OwnedFd> {
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    openat(proc_dir, pid.to_string().as_str(), flags, Mode::empty()).ok()
 }
 
 /// Read the whole of `name` under `dir` into the start of `buf`; the length
