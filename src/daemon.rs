@@ -142,13 +142,20 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     // they never hold up the aggregator answering HTTP requests. (The
     // arbiter belongs to the System and stops with it.)
     let collectors = Arbiter::new().handle();
-    for p in plan.plugins.iter().filter(|p| p.enabled && !PASSIVE.contains(&p.name)) {
+    let active: Vec<&PluginPlan> = plan
+        .plugins
+        .iter()
+        .filter(|p| p.enabled && !PASSIVE.contains(&p.name))
+        .collect();
+    for (i, p) in active.iter().enumerate() {
         let env = env.clone();
         let name = p.name;
         let factory: Factory = Arc::new(move || build(name, &env).expect("implemented plugin"));
         let (refresh, limits, aggregator) = (p.refresh, Arc::clone(&limits[name]), aggregator.clone());
+        // Spread the plugins evenly over their period.
+        let phase = refresh.mul_f64(i as f64 / active.len() as f64);
         PluginActor::start_in_arbiter(&collectors, move |_| {
-            PluginActor::new(name, factory, refresh, limits, aggregator)
+            PluginActor::new(name, factory, refresh, limits, aggregator).with_phase(phase)
         });
     }
     aggregator
