@@ -124,6 +124,14 @@ impl Drop for Glint {
 
 pub fn glint_command(args: &[&str], port: u16) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_glint"));
+    // The daemon dies with the test process, even if a test never drops it.
+    // SAFETY: prctl is async-signal-safe and touches only the child.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     cmd.args(["-w", "-B", "127.0.0.1", "-p", &port.to_string()]).args(args);
     cmd.env_remove("XDG_CONFIG_HOME").env("HOME", "/nonexistent");
     cmd
