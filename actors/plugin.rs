@@ -20,8 +20,6 @@ pub struct PluginActor {
     /// `None` while a collection runs on the blocking pool.
     plugin: Option<Box<dyn Plugin>>,
     refresh: Duration,
-    /// Offset of this plugin's ticks within its period (see [`Self::with_phase`]).
-    phase: Duration,
     limits: Arc<Limits>,
     aggregator: Addr<Aggregator>,
     /// When the collection in flight started, to report a stuck collector once.
@@ -42,20 +40,11 @@ impl PluginActor {
             plugin: Some(factory()),
             factory,
             refresh,
-            phase: Duration::ZERO,
             limits,
             aggregator,
             busy_since: None,
             stuck_reported: false,
         }
-    }
-
-    /// Tick at `phase` past each multiple of the period: the mesh spreads its
-    /// plugins over the period, so collections never all land at once (a
-    /// burst every 2 s showed up as p99 latency on a 2-core host).
-    pub fn with_phase(mut self, phase: Duration) -> PluginActor {
-        self.phase = phase;
-        self
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -118,24 +107,23 @@ impl PluginActor {
         self.plugin = Some((self.factory)());
     }
 
-    /// Tick again at the next boundary of the refresh period (wall clock,
-    /// shifted by the phase): intervals never drift.
+    /// Tick again at the next boundary of the refresh period (wall clock):
+    /// intervals never drift, and plugins sharing a period tick together.
     fn schedule(&self, ctx: &mut Context<Self>) {
-        ctx.run_later(until_next_boundary(self.refresh, self.phase), |act, ctx| {
+        ctx.run_later(until_next_boundary(self.refresh), |act, ctx| {
             act.tick(ctx);
             act.schedule(ctx);
         });
     }
 }
 
-/// Time until the next `k × period + phase` since the epoch, at least half a
-/// period away (so a tick never follows the previous one too closely).
-fn until_next_boundary(period: Duration, phase: Duration) -> Duration {
+/// Time until the next `k × period` since the epoch, at least half a period
+/// away (so a tick never follows the previous one too closely).
+fn until_next_boundary(period: Duration) -> Duration {
     let period_ns = period.as_nanos().max(1);
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-        .wrapping_sub(phase.as_nanos() % period_ns);
+        .map_or(0, |d| d.as_nanos());
     let mut wait = period_ns - now_ns % period_ns;
     if wait < period_ns / 2 {
         wait += period_ns;
