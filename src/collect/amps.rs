@@ -534,6 +534,12 @@ impl Plugin for Amps {
         "amps"
     }
 
+    /// Matching runs over the published process table, and probes run on
+    /// threads of their own: a collection never waits.
+    fn quick(&self) -> bool {
+        true
+    }
+
     fn collect(&mut self) -> Value {
         for problem in self.problems.drain(..) {
             warn!("amps: {problem}");

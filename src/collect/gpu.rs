@@ -123,6 +123,12 @@ impl Plugin for Gpu {
         "gpu"
     }
 
+    /// NVML calls can stall in the driver; without NVML there is nothing
+    /// to call.
+    fn quick(&self) -> bool {
+        matches!(self.nvml, NvmlState::Unavailable)
+    }
+
     fn collect(&mut self) -> Value {
         let Some(nvml) = self.nvml() else {
             return Value::Array(Vec::new());

@@ -8,20 +8,25 @@
 //!
 //! Per process the scan reads `<pid>/stat`, `statm`, `status` (Uid/Gid
 //! lines) and `io` with one openat each on a /proc handle, into one reused
-//! buffer; an idle process (its `stat` unchanged) skips `statm` and `io` for
-//! up to 10 s. `cmdline` and `username` are kept per process and re-read
-//! every 60 s, like Glances' cache; `status` (costly to generate) is only
-//! read with them, so `gids` follow the same 60 s cache, and so does the
-//! cmdline psutil consults to extend a 15-character name. A process is
-//! identified by pid and start time, so a reused pid never inherits its
-//! predecessor's cache, CPU or I/O counters.
+//! buffer. Most processes sleep through most scans, so:
+//! - a single-threaded process is first asked for its `schedstat` (cheaper
+//!   for the kernel to generate); if it has not run since its `stat` was
+//!   read, that stat, statm and io still hold (for up to 30 s);
+//! - any other process whose `stat` is unchanged skips `statm` and `io` for
+//!   up to 10 s.
 //!
-//! Cost, measured with the ignored test `scan_cost` (release build, 2000
-//! extra `sleep` processes, getrusage over 10 scans) on the 2-vCPU
-//! development VM: about 30 µs of CPU per process per scan, 6-9 µs of it in
-//! glint and the rest in the kernel generating stat, statm and io (a C loop
-//! doing only those opens and reads costs 23 µs there; psutil fetching
-//! Glances' attributes costs 115 µs).
+//! `cmdline` and `username` are kept per process and re-read every 60 s,
+//! like Glances' cache; `status` (costly to generate) is only read with
+//! them, so `gids` follow the same 60 s cache, and so does the cmdline
+//! psutil consults to extend a 15-character name. A process is identified
+//! by pid and start time, so a reused pid never inherits its predecessor's
+//! cache, CPU or I/O counters.
+//!
+//! Cost, measured on the 2-vCPU development VM with 2000 extra `sleep`
+//! processes: 15 µs of CPU per process per 2 s refresh for the whole daemon
+//! (bench/compare.sh). A C loop that only opens and reads every `stat`
+//! costs the kernel 9.3 µs per process there, `schedstat` 5.7 µs; psutil
+//! fetching Glances' attributes costs about 115 µs.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -46,7 +51,12 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// A process whose stat shows no activity (same CPU ticks, state, threads,
 /// memory size) keeps its statm and io readings for at most this long.
 /// Most processes sleep, and those two reads are most of a scan's cost.
+/// (CPU ticks are 10 ms: a process may have run briefly and done I/O.)
 const IDLE_REREAD: Duration = Duration::from_secs(10);
+/// A single-threaded process whose schedstat run time (ns) has not moved
+/// has not run at all: its stat, statm and io still hold, except resident
+/// memory the kernel reclaimed, which this bounds.
+const SLEEPER_REREAD: Duration = Duration::from_secs(30);
 
 /// The /proc/<pid>/stat fields a processlist element needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +125,15 @@ pub fn parse_stat(data: &[u8]) -> Option<Stat> {
         fields = i + 1;
     }
     (fields >= 21).then_some(stat)
+}
+
+/// What moves in /proc/<pid>/schedstat whenever a task runs: its run time
+/// (ns) and how many times it was scheduled. `None` when the kernel does
+/// not keep them (it then prints zeros).
+pub fn parse_runs(text: &str) -> Option<(u64, u64)> {
+    let mut fields = text.split_ascii_whitespace().map(|f| f.parse::<u64>().ok());
+    let (run_ns, _, times) = (fields.next()??, fields.next()??, fields.next()??);
+    (run_ns > 0 || times > 0).then_some((run_ns, times))
 }
 
 /// /proc/<pid>/statm: size resident shared text lib data dirty, in pages.
@@ -284,18 +303,29 @@ fn by_rank(a: &Row, b: &Row) -> Ordering {
 
 /// What the previous scans left for a process.
 struct Known {
-    start: u64,
+    stat: Stat,
+    /// schedstat's runs when `stat` was read, for single-threaded processes
+    /// (a leader's schedstat does not cover its other threads).
+    runs: Option<(u64, u64)>,
     /// user + system seconds, and when they were read.
     cpu: (f64, Instant),
     io: Option<[u64; 2]>,
     pages: Option<[u64; 7]>,
-    activity: (u64, u8, u64, u64, u64),
-    /// Until when idle scans may reuse `pages` and `io`.
-    reread_at: Instant,
+    /// When `pages` and `io` were read.
+    measured_at: Instant,
     /// Cached for 60 s (from status, cmdline and /etc/passwd).
     ids: Option<Ids>,
     cmdline: Value,
     username: Value,
+}
+
+/// A process's stat at this scan, and how it was learnt.
+struct Current {
+    stat: Stat,
+    /// schedstat's runs, for a single-threaded process.
+    runs: Option<(u64, u64)>,
+    /// The process has not run since its stat was read (same runs).
+    slept: bool,
 }
 
 /// What one visit learned about a process, ready to shape.
@@ -404,14 +434,15 @@ impl Scanner {
         let mut previous = std::mem::take(&mut self.known);
         self.known.reserve(pids.len());
         for pid in pids {
+            let known = previous.remove(&pid);
             // A process that vanished mid-scan is skipped, as psutil does.
-            let Some(stat) = self.read(&proc_dir, pid, "stat").and_then(parse_stat) else {
+            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), clock()) else {
                 continue;
             };
-            let known = previous.remove(&pid).filter(|k| k.start == stat.start);
-            counts.add(&stat);
+            let known = known.filter(|k| k.stat.start == current.stat.start);
+            counts.add(&current.stat);
             let now = clock();
-            rows.push(self.visit(pid, &proc_dir, stat, now, known, &ctx));
+            rows.push(self.visit(pid, &proc_dir, current, now, known, &ctx));
         }
         rows.sort_by(by_rank);
         Some((counts, rows.into_iter().map(|r| r.element).collect()))
@@ -448,32 +479,54 @@ impl Scanner {
         self.read(proc_dir, pid, name).and_then(|b| std::str::from_utf8(b).ok())
     }
 
+    /// A process's stat: the one `known` holds when the process has not
+    /// run since (schedstat costs the kernel 40 % less to generate than
+    /// stat, and most processes sleep through most scans), else read.
+    fn current_stat(&mut self, proc_dir: &OwnedFd, pid: u32, known: Option<&Known>, now: Instant) -> Option<Current> {
+        let single_threaded = known.is_none_or(|k| k.stat.num_threads == 1);
+        let runs = match single_threaded {
+            true => self.read_str(proc_dir, pid, "schedstat").and_then(parse_runs),
+            false => None,
+        };
+        if let Some(k) = known.filter(|k| runs.is_some() && k.runs == runs && now < k.measured_at + SLEEPER_REREAD) {
+            return Some(Current {
+                stat: k.stat.clone(),
+                runs,
+                slept: true,
+            });
+        }
+        let stat = self.read(proc_dir, pid, "stat").and_then(parse_stat)?;
+        Some(Current {
+            runs: runs.filter(|_| stat.num_threads == 1),
+            stat,
+            slept: false,
+        })
+    }
+
     /// Everything after `stat` for one process: read, remember, shape.
     fn visit(
         &mut self,
         pid: u32,
         proc_dir: &OwnedFd,
-        stat: Stat,
+        current: Current,
         now: Instant,
         known: Option<Known>,
         ctx: &ScanContext,
     ) -> Row {
+        let Current { stat, runs, slept } = current;
+        let reuse_for = if slept { SLEEPER_REREAD } else { IDLE_REREAD };
         let idle = known
             .as_ref()
-            .filter(|k| k.activity == stat.activity() && now < k.reread_at);
-        let (pages, io, reread_at) = match idle {
-            Some(k) => (k.pages, k.io, k.reread_at),
+            .filter(|k| k.stat.activity() == stat.activity() && now < k.measured_at + reuse_for);
+        let (pages, io, measured_at) = match idle {
+            Some(k) => (k.pages, k.io, k.measured_at),
             None => {
                 // Kernel threads and zombies have no memory map: statm is all zeros.
                 let pages = match stat.vsize {
                     0 => Some([0; 7]),
                     _ => self.read_str(proc_dir, pid, "statm").and_then(parse_statm),
                 };
-                (
-                    pages,
-                    self.read_str(proc_dir, pid, "io").and_then(parse_io),
-                    now + IDLE_REREAD,
-                )
+                (pages, self.read_str(proc_dir, pid, "io").and_then(parse_io), now)
             }
         };
         let busy = self.seconds(stat.ticks[0]) + self.seconds(stat.ticks[1]);
@@ -507,13 +560,13 @@ impl Scanner {
             element: self.element(&proc, &ctx.time_since_update),
         };
         let known = Known {
-            start: proc.stat.start,
+            stat: proc.stat,
+            runs,
             cpu: (busy, now),
             // Glances keeps the last readable counters when io turns unreadable.
             io: io.or(previous_io),
             pages: proc.pages,
-            activity: proc.stat.activity(),
-            reread_at,
+            measured_at,
             ids: proc.ids,
             cmdline: proc.cmdline,
             username: proc.username,
@@ -704,6 +757,11 @@ impl ProcessList {
 impl Plugin for ProcessList {
     fn name(&self) -> &'static str {
         "processlist"
+    }
+
+    /// It only hands over the table the scan published.
+    fn quick(&self) -> bool {
+        true
     }
 
     fn collect(&mut self) -> Value {
@@ -1004,6 +1062,45 @@ mod tests {
         add_utime(dir.path(), 18365, 1);
         let (_, table) = scanner.scan(|| t0 + Duration::from_secs(14)).unwrap();
         assert_eq!(by_pid(&table, 18365)["io_counters"][0], 999999999);
+    }
+
+    #[test]
+    fn sleepers_keep_their_stat_while_schedstat_stands_still() {
+        let dir = copy_fixture();
+        let env = env_at(dir.path(), "");
+        let mut scanner = Scanner::new(&env);
+        let t0 = Instant::now();
+        let (_, first) = scanner.scan(|| t0).unwrap();
+        // stat moves but schedstat does not: a single-threaded process that
+        // has not run is not read again (nothing could have changed).
+        add_utime(dir.path(), 18288, 100);
+        let (_, table) = scanner.scan(|| t0 + Duration::from_secs(2)).unwrap();
+        assert_eq!(by_pid(&table, 18288)["cpu_times"], by_pid(&first, 18288)["cpu_times"]);
+        // pid 1 has 13 threads: its leader's schedstat says nothing of the
+        // others, so its stat is read on every scan.
+        add_utime(dir.path(), 1, 100);
+        let (_, table) = scanner.scan(|| t0 + Duration::from_secs(4)).unwrap();
+        assert_eq!(by_pid(&table, 1)["cpu_percent"], 50.0);
+        // Once it has run, everything is read again.
+        std::fs::write(dir.path().join("proc/18288/schedstat"), "19834211 1203344 32\n").unwrap();
+        let (_, table) = scanner.scan(|| t0 + Duration::from_secs(6)).unwrap();
+        assert_eq!(by_pid(&table, 18288)["cpu_percent"], 50.0);
+        // And SLEEPER_REREAD after the last read, even if it never runs.
+        let io = "rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 4096\nwrite_bytes: 0\ncancelled_write_bytes: 0\n";
+        std::fs::write(dir.path().join("proc/18288/io"), io).unwrap();
+        let (_, table) = scanner.scan(|| t0 + Duration::from_secs(30)).unwrap();
+        assert_eq!(by_pid(&table, 18288)["io_counters"][0], 0);
+        let (_, table) = scanner.scan(|| t0 + Duration::from_secs(37)).unwrap();
+        assert_eq!(by_pid(&table, 18288)["io_counters"][0], 4096);
+    }
+
+    #[test]
+    fn schedstat_runs() {
+        assert_eq!(parse_runs("186612624 16721052 530\n"), Some((186612624, 530)));
+        assert_eq!(parse_runs("0 0 2\n"), Some((0, 2)));
+        // Kernels without sched_info print zeros: no information.
+        assert_eq!(parse_runs("0 0 0\n"), None);
+        assert_eq!(parse_runs("garbage"), None);
     }
 
     #[test]
