@@ -8,11 +8,17 @@ use super::{Env, Plugin, logical_cpus};
 
 pub struct Core {
     env: Env,
+    /// Physical cores, counted for this many logical CPUs: the topology
+    /// only changes when CPUs go on- or offline, and costs a sysfs walk.
+    physical: Option<(usize, Option<usize>)>,
 }
 
 impl Core {
     pub fn new(env: &Env) -> Core {
-        Core { env: env.clone() }
+        Core {
+            env: env.clone(),
+            physical: None,
+        }
     }
 }
 
@@ -65,9 +71,18 @@ impl Plugin for Core {
     }
 
     fn collect(&mut self) -> Value {
+        let logical = logical_cpus(&self.env.root);
+        let physical = match self.physical {
+            Some((counted_for, physical)) if counted_for == logical => physical,
+            _ => {
+                let physical = physical_cores(&self.env);
+                self.physical = Some((logical, physical));
+                physical
+            }
+        };
         let mut m = Map::new();
-        m.insert("phys".into(), physical_cores(&self.env).into());
-        m.insert("log".into(), logical_cpus(&self.env.root).into());
+        m.insert("phys".into(), physical.into());
+        m.insert("log".into(), logical.into());
         Value::Object(m)
     }
 }

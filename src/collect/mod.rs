@@ -187,14 +187,19 @@ pub enum ViewSource {
 }
 
 impl ViewSource {
-    pub fn build(&self, stats: &Value) -> Value {
+    /// The views of `stats` as JSON text.
+    pub fn to_bytes(&self, stats: &Value) -> Vec<u8> {
         match self {
-            ViewSource::Built(v) => v.clone(),
+            ViewSource::Built(v) => crate::json::to_bytes(v),
             ViewSource::Standard {
                 decorator,
                 key,
                 optional,
-            } => decorator.views(stats, *key, optional),
+            } => {
+                let mut out = Vec::new();
+                decorator.write_views(stats, *key, optional, &mut out);
+                out
+            }
         }
     }
 }
@@ -383,21 +388,46 @@ pub fn num(s: &str) -> u64 {
     s.trim().parse().unwrap_or(0)
 }
 
-/// Logical CPU count under the root (`cpuN` lines of /proc/stat).
+/// Logical CPU count under the root: the online CPUs, as psutil gets them
+/// from `sysconf(_SC_NPROCESSORS_ONLN)` (glibc reads sysfs' `online` list),
+/// else the `cpuN` lines of /proc/stat.
 pub fn logical_cpus(root: &Path) -> usize {
-    std::fs::read_to_string(root.join("proc/stat"))
-        .map(|s| {
-            s.lines()
-                .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-                .count()
+    let online = std::fs::read_to_string(root.join("sys/devices/system/cpu/online"))
+        .ok()
+        .and_then(|list| count_cpu_list(&list));
+    online
+        .or_else(|| {
+            std::fs::read_to_string(root.join("proc/stat")).ok().map(|s| {
+                s.lines()
+                    .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+                    .count()
+            })
         })
         .unwrap_or(0)
         .max(1)
 }
 
+/// How many CPUs a sysfs CPU list (`0-3,6,8-9`) names; `None` when malformed.
+fn count_cpu_list(list: &str) -> Option<usize> {
+    list.trim().split(',').try_fold(0, |total, part| {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        let (first, last): (usize, usize) = (first.parse().ok()?, last.parse().ok()?);
+        Some(total + last.checked_sub(first)? + 1)
+    })
+}
+
 #[cfg(test)]
 mod registry_tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(count_cpu_list("0-1\n"), Some(2));
+        assert_eq!(count_cpu_list("0-3,6,8-9"), Some(7));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list(""), None);
+    }
 
     #[test]
     fn every_plugin_but_alert_has_a_collector() {

@@ -1,6 +1,8 @@
 //! `quicklook`: the summary line — CPU, per-CPU, memory, swap, CPU model
 //! and frequency (spec §8.25).
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Map, Value};
 
 use super::cpu::{CpuSampler, percentages};
@@ -11,9 +13,15 @@ use crate::json::float;
 use crate::limits::Limits;
 use crate::views::Decorator;
 
+/// Like Glances, the CPU model is read once and the frequency (costly:
+/// /proc/cpuinfo makes the kernel query every CPU) at most every 3 s.
+const FREQ_CACHE: Duration = Duration::from_secs(3);
+
 pub struct QuickLook {
     env: Env,
     sampler: CpuSampler,
+    cpu_name: Option<String>,
+    freq: Option<(Instant, Option<(f64, f64)>)>,
 }
 
 impl QuickLook {
@@ -21,6 +29,26 @@ impl QuickLook {
         QuickLook {
             env: env.clone(),
             sampler: CpuSampler::default(),
+            cpu_name: None,
+            freq: None,
+        }
+    }
+
+    fn cpu_name(&mut self) -> &str {
+        let env = &self.env;
+        self.cpu_name.get_or_insert_with(|| {
+            cpu_name(&env.read("proc/cpuinfo").unwrap_or_default()).unwrap_or_else(|| "CPU".into())
+        })
+    }
+
+    fn cpu_freq(&mut self) -> Option<(f64, f64)> {
+        match self.freq {
+            Some((at, freq)) if at.elapsed() < FREQ_CACHE => freq,
+            _ => {
+                let freq = cpu_freq(&self.env);
+                self.freq = Some((Instant::now(), freq));
+                freq
+            }
         }
     }
 }
@@ -79,17 +107,13 @@ impl Plugin for QuickLook {
         let meminfo = parse_meminfo(&self.env.read("proc/meminfo").unwrap_or_default());
         let vm = VirtualMemory::from_meminfo(&meminfo);
         let (_, _, _, swap) = swap_from_meminfo(&meminfo);
-        let cpuinfo = self.env.read("proc/cpuinfo").unwrap_or_default();
-        let freq = cpu_freq(&self.env);
+        let freq = self.cpu_freq();
         let mut m = Map::new();
         m.insert("cpu".into(), float(busy));
         m.insert("percpu".into(), percpu_list(&prev, &cur));
         m.insert("mem".into(), float(vm.percent));
         m.insert("swap".into(), float(swap));
-        m.insert(
-            "cpu_name".into(),
-            cpu_name(&cpuinfo).unwrap_or_else(|| "CPU".into()).into(),
-        );
+        m.insert("cpu_name".into(), self.cpu_name().into());
         m.insert(
             "cpu_hz_current".into(),
             freq.map_or(Value::Null, |(c, _)| float(c * 1e6)),
