@@ -14,6 +14,10 @@ use super::history::History;
 use crate::collect::{Sample, ViewSource, initial_stats};
 use crate::json::to_bytes;
 use crate::limits::Limits;
+use crate::memory::Trimmer;
+
+/// How often freed heap memory is handed back to the kernel.
+const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A new sample of one plugin.
 #[derive(Message)]
@@ -98,7 +102,7 @@ impl Slot {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json
             .get_or_insert_with(|| match views {
-                Some(v) => Bytes::from(to_bytes(&v.build(stats))),
+                Some(v) => Bytes::from(v.to_bytes(stats)),
                 None => Bytes::from_static(b"{}"),
             })
             .clone()
@@ -115,6 +119,8 @@ pub struct Aggregator {
     all_cache: Option<Bytes>,
     all_views_cache: Option<Bytes>,
     alert: Option<Addr<AlertActor>>,
+    /// Updates arrive every refresh anyway: trimming there costs no wakeup.
+    trimmer: Trimmer,
 }
 
 impl Aggregator {
@@ -158,6 +164,7 @@ impl Aggregator {
             all_cache: None,
             all_views_cache: None,
             alert: None,
+            trimmer: Trimmer::new(TRIM_PERIOD),
         }
     }
 
@@ -355,6 +362,7 @@ impl Handler<Update> for Aggregator {
             slot.history.add(msg.at, history);
         }
         self.store(msg.plugin, stats, Some(views));
+        self.trimmer.maybe_trim();
         if let (Some(alert), Some(slot)) = (&self.alert, self.slots.get(msg.plugin))
             && !(evaluations.is_empty() && triggers.is_empty())
         {

@@ -5,12 +5,14 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value};
 
-/// A history value kept small: most are numbers.
+/// A history value kept small: most are numbers; anything else (the
+/// per-CPU list of quicklook) is kept as its JSON text, a fifth of the
+/// size of the value tree, and parsed back only when history is asked for.
 #[derive(Debug, Clone)]
 enum Stored {
     Int(i64),
     Float(f64),
-    Other(Box<Value>),
+    Text(Box<[u8]>),
 }
 
 impl Stored {
@@ -18,7 +20,7 @@ impl Stored {
         match &v {
             Value::Number(n) if n.is_i64() => Stored::Int(n.as_i64().unwrap_or(0)),
             Value::Number(n) if n.is_f64() => Stored::Float(n.as_f64().unwrap_or(0.0)),
-            _ => Stored::Other(Box::new(v)),
+            _ => Stored::Text(serde_json::to_vec(&v).unwrap_or_default().into()),
         }
     }
 
@@ -26,7 +28,7 @@ impl Stored {
         match self {
             Stored::Int(i) => Value::from(*i),
             Stored::Float(f) => crate::json::float(*f),
-            Stored::Other(v) => (**v).clone(),
+            Stored::Text(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
         }
     }
 }
@@ -66,6 +68,10 @@ impl History {
             let ring = &mut self.rings[slot];
             if ring.len() >= self.capacity {
                 ring.pop_front();
+            } else if ring.len() == ring.capacity() {
+                // Grow by doubling, but never past the bound (doubling
+                // alone would reach 2048 slots for a size of 1200).
+                ring.reserve_exact(ring.len().max(8).min(self.capacity - ring.len()));
             }
             ring.push_back((at, Stored::from(value)));
         }
@@ -138,6 +144,17 @@ mod tests {
         assert_eq!(h.to_json(Some("user"), -1)["user"].as_array().unwrap().len(), 2);
         assert_eq!(h.to_json(Some("user"), 99999)["user"].as_array().unwrap().len(), 3);
         assert_eq!(h.to_json(Some("user"), i64::MIN)["user"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn rings_hold_no_more_than_the_bound_and_keep_structured_values() {
+        let mut h = History::new(1200);
+        let percpu = json!([{"cpu_number": 0, "total": 12.5, "user": 3}]);
+        for i in 0..1500 {
+            h.add(i, vec![("cpu".into(), json!(1.5)), ("percpu".into(), percpu.clone())]);
+        }
+        assert!(h.rings.iter().all(|r| r.len() == 1200 && r.capacity() <= 1200));
+        assert_eq!(h.to_json(Some("percpu"), 1)["percpu"][0][1], percpu);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod http;
 pub mod json;
 pub mod limits;
+pub mod memory;
 pub mod timefmt;
 pub mod views;
 

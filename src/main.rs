@@ -41,20 +41,8 @@ fn listen(bind: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// glibc gives each thread that allocates its own malloc arena; with a
-/// collector per plugin on the blocking pool that multiplies idle RSS for
-/// nothing. Two arenas are plenty for a daemon whose work is small and
-/// mostly sequential.
-fn limit_malloc_arenas() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only sets an allocator tunable; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    glint::memory::tune();
     let cli = Cli::parse();
     init_logging(cli.debug);
     if let Err(message) = cli.check() {

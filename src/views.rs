@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::json::write_str;
 use crate::limits::{Level, Limits};
 
 /// One logged evaluation: the event engine's `(level, TYPE, value)`.
@@ -87,10 +88,18 @@ impl Decorator {
         self.hidden.insert((item.to_string(), field.to_string()), true);
     }
 
-    fn view(&self, item: &str, field: &str, optional: bool) -> Value {
+    /// A field's decoration and hidden flag (most fields have neither).
+    fn decided(&self, item: &str, field: &str) -> (&str, bool) {
+        if self.decorations.is_empty() && self.hidden.is_empty() {
+            return ("DEFAULT", false);
+        }
         let key = (item.to_string(), field.to_string());
-        let decoration = self.decorations.get(&key).map(String::as_str).unwrap_or("DEFAULT");
-        let hidden = self.hidden.get(&key).copied().unwrap_or(false);
+        let decoration = self.decorations.get(&key).map_or("DEFAULT", String::as_str);
+        (decoration, self.hidden.get(&key).copied().unwrap_or(false))
+    }
+
+    fn view(&self, item: &str, field: &str, optional: bool) -> Value {
+        let (decoration, hidden) = self.decided(item, field);
         let mut v = Map::with_capacity(6);
         v.insert("decoration".into(), decoration.into());
         v.insert("optional".into(), optional.into());
@@ -125,6 +134,65 @@ impl Decorator {
             }
             _ => Value::Object(Map::new()),
         }
+    }
+}
+
+impl Decorator {
+    /// The text of [`Self::views`], written without building it first: the
+    /// processlist's views are a thousand small objects per update.
+    pub fn write_views(&self, stats: &Value, key: Option<&str>, optional: &[&str], out: &mut Vec<u8>) {
+        match (stats, key) {
+            (Value::Object(obj), _) if !obj.is_empty() => self.write_fields(obj, "", optional, out),
+            (Value::Array(items), Some(key)) => {
+                // An id seen twice keeps its first place and its last item,
+                // as inserting into the JSON object does.
+                let mut order: Vec<(String, &Map<String, Value>)> = Vec::with_capacity(items.len());
+                let mut index: HashMap<String, usize> = HashMap::with_capacity(items.len());
+                for obj in items.iter().filter_map(Value::as_object) {
+                    let id = key_text(obj.get(key));
+                    match index.get(&id) {
+                        Some(&i) => order[i].1 = obj,
+                        None => {
+                            index.insert(id.clone(), order.len());
+                            order.push((id, obj));
+                        }
+                    }
+                }
+                out.push(b'{');
+                for (i, (id, obj)) in order.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(id, out);
+                    out.push(b':');
+                    self.write_fields(obj, id, optional, out);
+                }
+                out.push(b'}');
+            }
+            _ => out.extend_from_slice(b"{}"),
+        }
+    }
+
+    fn write_fields(&self, obj: &Map<String, Value>, item: &str, optional: &[&str], out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, field) in obj.keys().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(field, out);
+            let (decoration, hidden) = self.decided(item, field);
+            out.extend_from_slice(b":{\"decoration\":");
+            write_str(decoration, out);
+            out.extend_from_slice(if optional.contains(&field.as_str()) {
+                b",\"optional\":true"
+            } else {
+                b",\"optional\":false"
+            });
+            out.extend_from_slice(b",\"additional\":false,\"splittable\":false,\"hidden\":");
+            out.extend_from_slice(if hidden { b"true" } else { b"false" });
+            out.extend_from_slice(b",\"_zero\":true}");
+        }
+        out.push(b'}');
     }
 }
 
@@ -164,5 +232,32 @@ mod tests {
         assert_eq!(v["0"]["user"]["decoration"], "WARNING_LOG");
         assert_eq!(v["1"]["user"]["decoration"], "DEFAULT");
         assert_eq!(d.views(&json!("12:00"), None, &[]), json!({}));
+    }
+
+    #[test]
+    fn written_views_are_the_built_views() {
+        let mut d = Decorator::default();
+        d.set("1", "cpu_percent", Level::Critical, true);
+        d.hide("2", "name");
+        let stats = json!([
+            {"pid": 1, "cpu_percent": 99.0, "name": "a/b"},
+            {"pid": 2, "cpu_percent": 0.0, "name": "é"},
+            {"pid": 1, "cpu_percent": 1.0, "name": "dup", "extra": 1},
+            {"no_key": true}
+        ]);
+        for (stats, key) in [
+            (&stats, Some("pid")),
+            (&json!({"total": 1.0, "nice": 2}), None),
+            (&json!({}), None),
+            (&json!([]), Some("pid")),
+            (&json!(12), None),
+        ] {
+            let mut written = Vec::new();
+            d.write_views(stats, key, &["nice"], &mut written);
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(crate::json::to_bytes(&d.views(stats, key, &["nice"]))).unwrap()
+            );
+        }
     }
 }
