@@ -14,14 +14,20 @@ use glint::collect::{Env, help::help_body, logical_cpus};
 use glint::config::Config;
 use glint::daemon::{Plan, first_samples, start_mesh};
 use glint::http::{ApiState, handle};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
+/// Logs go to stderr at info (debug with `-d`); `RUST_LOG` takes a level
+/// and `target=level` pairs, e.g. `RUST_LOG=glint=debug,actix=warn`.
 fn init_logging(debug: bool) {
     let default = if debug { "debug" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let filter: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| default.parse().expect("a level name parses"));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .init();
 }
 

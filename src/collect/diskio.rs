@@ -9,7 +9,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::network::{NameFilter, WrapNumbers, all_zero, configured_alias, mark_non_zero};
+use super::filter::DisplayFilter;
+use super::network::{WrapNumbers, all_zero, configured_alias, mark_non_zero};
 use super::{Env, Interval, Plugin, read_opt, time_since_update};
 use crate::limits::Limits;
 use crate::views::Decorator;
@@ -100,7 +101,7 @@ fn collect_block_stats(dir: &Path, out: &mut Vec<(String, DiskCounters)>) {
 
 pub struct DiskIo {
     env: Env,
-    filter: NameFilter,
+    filter: DisplayFilter,
     hide_zero: bool,
     wrap: WrapNumbers<4>,
     previous: Option<HashMap<String, DiskCounters>>,
@@ -113,7 +114,7 @@ impl DiskIo {
     pub fn new(env: &Env) -> DiskIo {
         DiskIo {
             env: env.clone(),
-            filter: NameFilter::from_config(&env.config, "diskio"),
+            filter: DisplayFilter::from_config(&env.config, "diskio"),
             hide_zero: env.config.get_bool("diskio", "hide_zero").unwrap_or(false),
             wrap: WrapNumbers::default(),
             previous: None,

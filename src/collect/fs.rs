@@ -1,62 +1,17 @@
 //! `fs`: mounted filesystems and their usage (spec §8.10), as psutil's
 //! `disk_partitions(all=False)` and `disk_usage()` see them on Linux.
-//!
-//! Also home of [`DisplayFilter`], Glances' `hide=`/`show=` rule, which the
-//! sensors and wifi plugins reuse.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::filter::DisplayFilter;
 use super::{Env, Plugin};
-use crate::config::Config;
 use crate::json::{float, round_to};
 use crate::limits::Limits;
 use crate::views::Decorator;
-
-/// Glances' `is_display`: a configured `show` list wins over `hide`; each
-/// pattern must match the whole value, case-insensitively.
-#[derive(Debug, Default)]
-pub struct DisplayFilter {
-    show: Option<Vec<Regex>>,
-    hide: Vec<Regex>,
-}
-
-impl DisplayFilter {
-    /// `[section] show=` / `hide=`, split on commas without trimming, like
-    /// the limits values Glances reads them from.
-    pub fn from_config(config: &Config, section: &str) -> DisplayFilter {
-        let patterns = |key: &str| config.get(section, key).map(|raw| compile_patterns(section, key, raw));
-        DisplayFilter {
-            show: patterns("show"),
-            hide: patterns("hide").unwrap_or_default(),
-        }
-    }
-
-    pub fn displays(&self, value: &str) -> bool {
-        let value = value.to_lowercase();
-        match &self.show {
-            Some(show) => show.iter().any(|re| re.is_match(&value)),
-            None => !self.hide.iter().any(|re| re.is_match(&value)),
-        }
-    }
-}
-
-/// Full-match, lower-cased regexes; an invalid one is skipped with a warning
-/// (Glances would fail the whole plugin update).
-fn compile_patterns(section: &str, key: &str, raw: &str) -> Vec<Regex> {
-    raw.split(',')
-        .filter_map(|pattern| {
-            let anchored = format!("^(?:{})$", pattern.to_lowercase());
-            Regex::new(&anchored)
-                .inspect_err(|e| tracing::warn!("[{section}] {key}: ignoring invalid regex {pattern:?}: {e}"))
-                .ok()
-        })
-        .collect()
-}
 
 /// One mount of the mount table.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +282,7 @@ impl Plugin for Fs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::limits::Level;
     use std::sync::Arc;
 

@@ -23,6 +23,7 @@ pub mod containers;
 pub mod core;
 pub mod cpu;
 pub mod diskio;
+pub mod filter;
 pub mod folders;
 pub mod fs;
 pub mod gpu;

@@ -1,14 +1,14 @@
 //! `network`: per-interface byte counters from /proc/net/dev, with the up
 //! flag and link speed from /sys/class/net (spec §8.18).
 //!
-//! Also home of two helpers diskio shares: psutil's counter-wrap bookkeeping
-//! ([`WrapNumbers`]) and Glances' `hide=`/`show=` name lists ([`NameFilter`]).
+//! Also home of psutil's counter-wrap bookkeeping ([`WrapNumbers`]), which
+//! diskio shares.
 
 use std::collections::HashMap;
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
+use super::filter::DisplayFilter;
 use super::{Env, Interval, Plugin, read_opt, time_since_update};
 use crate::config::Config;
 use crate::limits::{Level, Limits};
@@ -101,47 +101,6 @@ impl<const N: usize> WrapNumbers<N> {
     }
 }
 
-/// Glances' `hide=`/`show=` lists of a plugin section: regexes matched
-/// against the whole name, case-insensitively; a non-empty `show` list
-/// alone decides, `hide` is then ignored.
-#[derive(Debug, Default)]
-pub struct NameFilter {
-    show: Option<Vec<Regex>>,
-    hide: Vec<Regex>,
-}
-
-impl NameFilter {
-    pub fn from_config(config: &Config, section: &str) -> NameFilter {
-        let show = config.get_list(section, "show");
-        NameFilter {
-            show: (!show.is_empty()).then(|| compile_full_match(section, "show", &show)),
-            hide: compile_full_match(section, "hide", &config.get_list(section, "hide")),
-        }
-    }
-
-    pub fn displays(&self, name: &str) -> bool {
-        match &self.show {
-            Some(show) => show.iter().any(|re| re.is_match(name)),
-            None => !self.hide.iter().any(|re| re.is_match(name)),
-        }
-    }
-}
-
-/// Python's `re.fullmatch(pattern.lower(), name.lower())`; a pattern that
-/// does not compile is logged and ignored (Glances would crash on it).
-fn compile_full_match(section: &str, key: &str, patterns: &[String]) -> Vec<Regex> {
-    patterns
-        .iter()
-        .filter_map(|p| match Regex::new(&format!("(?i)^(?:{p})$")) {
-            Ok(re) => Some(re),
-            Err(e) => {
-                tracing::warn!("[{section}] {key}: ignoring invalid regex '{p}': {e}");
-                None
-            }
-        })
-        .collect()
-}
-
 /// With `hide_zero=True`, Glances marks `_zero: false` on the zero-hidden
 /// fields of every item where one of them is non-zero (the view's `hidden`
 /// is copied into `_zero` before it is computed). Views are otherwise
@@ -174,7 +133,7 @@ pub fn all_zero(item: &Value, fields: &[&str]) -> bool {
 
 pub struct Network {
     env: Env,
-    filter: NameFilter,
+    filter: DisplayFilter,
     hide_zero: bool,
     wrap: WrapNumbers<2>,
     previous: Option<HashMap<String, Traffic>>,
@@ -188,7 +147,7 @@ impl Network {
     pub fn new(env: &Env) -> Network {
         let mut network = Network {
             env: env.clone(),
-            filter: NameFilter::from_config(&env.config, "network"),
+            filter: DisplayFilter::from_config(&env.config, "network"),
             hide_zero: env.config.get_bool("network", "hide_zero").unwrap_or(false),
             wrap: WrapNumbers::default(),
             previous: None,
@@ -403,21 +362,6 @@ mod tests {
         // gone then back: offsets are forgotten, raw values again
         assert_eq!(wrap.adjust(s(&[])), s(&[]));
         assert_eq!(wrap.adjust(s(&[("a", 5, 5)])), s(&[("a", 5, 5)]));
-    }
-
-    #[test]
-    fn hide_and_show_are_full_case_insensitive_matches() {
-        let shipped = env_with(Path::new("/"), "[network]\nhide=docker.*,lo\n");
-        let f = NameFilter::from_config(&shipped.config, "network");
-        assert!(!f.displays("lo") && !f.displays("docker0") && !f.displays("DOCKER_gwbridge"));
-        // full match: "lo" does not hide "lo2", "docker.*" does not hide "br-docker"
-        assert!(f.displays("lo2") && f.displays("br-docker") && f.displays("eth0"));
-        let show = env_with(Path::new("/"), "[network]\nhide=eth.*\nshow=ETH0,wl.*\n");
-        let f = NameFilter::from_config(&show.config, "network");
-        assert!(f.displays("eth0") && f.displays("wlan0"));
-        assert!(!f.displays("eth1") && !f.displays("lo"));
-        let bad = env_with(Path::new("/"), "[network]\nhide=(,lo\n");
-        assert!(!NameFilter::from_config(&bad.config, "network").displays("lo"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fs::DisplayFilter;
+use super::filter::DisplayFilter;
 use super::{Env, Plugin};
 use crate::limits::{Level, Limits};
 use crate::views::Decorator;
