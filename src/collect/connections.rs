@@ -54,7 +54,7 @@ fn read_tcp_states(env: &Env) -> Option<TcpStates> {
     let tcp = read_opt(env, "proc/net/tcp")?;
     let tcp6_path = env.path("proc/net/tcp6");
     let tcp6 = if tcp6_path.exists() {
-        Some(std::fs::read_to_string(tcp6_path).ok()?)
+        Some(super::read_text(&tcp6_path).ok()?)
     } else {
         None
     };

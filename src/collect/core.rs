@@ -33,8 +33,8 @@ pub fn physical_cores(env: &Env) -> Option<usize> {
                 continue;
             }
             let topology = entry.path().join("topology");
-            let list = std::fs::read_to_string(topology.join("core_cpus_list"))
-                .or_else(|_| std::fs::read_to_string(topology.join("thread_siblings_list")));
+            let list = super::read_text(&topology.join("core_cpus_list"))
+                .or_else(|_| super::read_text(&topology.join("thread_siblings_list")));
             if let Ok(list) = list {
                 lists.insert(list.trim().to_string());
             }

@@ -81,7 +81,7 @@ fn read_sys_block(root: &Path) -> Option<Vec<(String, DiskCounters)>> {
 }
 
 fn collect_block_stats(dir: &Path, out: &mut Vec<(String, DiskCounters)>) {
-    let stat = std::fs::read_to_string(dir.join("stat")).ok();
+    let stat = super::read_text(&dir.join("stat")).ok();
     if let (Some(counters), Some(name)) = (stat.as_deref().and_then(parse_block_stat), dir.file_name()) {
         out.push((name.to_string_lossy().into_owned(), counters));
     }

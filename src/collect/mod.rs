@@ -4,6 +4,8 @@
 //! fixture tree in tests), returns its stats as Glances' JSON value, and
 //! decides the decorations of its views. It never knows about actors or HTTP.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -92,7 +94,7 @@ impl Env {
     }
 
     pub fn read(&self, rel: &str) -> std::io::Result<String> {
-        std::fs::read_to_string(self.path(rel))
+        read_text(&self.path(rel))
     }
 
     /// Read a source every host has; on failure log once per (file, error
@@ -389,16 +391,46 @@ pub fn num(s: &str) -> u64 {
     s.trim().parse().unwrap_or(0)
 }
 
+/// Read a whole text file. /proc and /sys report a size of 0, so
+/// `fs::read_to_string` stats them and then reads 32, 64, 128... bytes at a
+/// time (9 system calls for /proc/stat); a page-sized buffer gets a procfs
+/// or sysfs file in one read, and one more says it ended.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let mut buf = Vec::new();
+    read_whole(&mut File::open(path)?, &mut buf)?;
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Read all of `file` into `buf`, replacing its contents.
+fn read_whole(file: &mut File, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    buf.resize(4096, 0);
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(())
+}
+
 /// Logical CPU count under the root: the online CPUs, as psutil gets them
 /// from `sysconf(_SC_NPROCESSORS_ONLN)` (glibc reads sysfs' `online` list),
 /// else the `cpuN` lines of /proc/stat.
 pub fn logical_cpus(root: &Path) -> usize {
-    let online = std::fs::read_to_string(root.join("sys/devices/system/cpu/online"))
+    let online = read_text(&root.join("sys/devices/system/cpu/online"))
         .ok()
         .and_then(|list| count_cpu_list(&list));
     online
         .or_else(|| {
-            std::fs::read_to_string(root.join("proc/stat")).ok().map(|s| {
+            read_text(&root.join("proc/stat")).ok().map(|s| {
                 s.lines()
                     .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
                     .count()
@@ -420,6 +452,21 @@ fn count_cpu_list(list: &str) -> Option<usize> {
 #[cfg(test)]
 mod registry_tests {
     use super::*;
+
+    #[test]
+    fn read_text_reads_whole_files_of_any_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 1, 4095, 4096, 4097, 20_000] {
+            let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &text).unwrap();
+            assert_eq!(read_text(&path).unwrap(), text);
+        }
+        // procfs hands over a seq_file a page at a time.
+        let mounts = read_text(Path::new("/proc/self/mountinfo")).unwrap();
+        assert_eq!(mounts, std::fs::read_to_string("/proc/self/mountinfo").unwrap());
+        assert!(read_text(&dir.path().join("missing")).is_err());
+    }
 
     #[test]
     fn cpu_lists() {

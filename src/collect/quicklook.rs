@@ -63,7 +63,7 @@ pub fn cpu_name(cpuinfo: &str) -> Option<String> {
 /// psutil `cpu_freq()`: (current MHz, max MHz) from cpufreq sysfs, falling
 /// back to the mean `cpu MHz` of /proc/cpuinfo with max 0.
 pub fn cpu_freq(env: &Env) -> Option<(f64, f64)> {
-    let khz = |p: std::path::PathBuf| -> Option<f64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    let khz = |p: std::path::PathBuf| -> Option<f64> { super::read_text(&p).ok()?.trim().parse().ok() };
     let mut current = Vec::new();
     let mut max = Vec::new();
     if let Ok(dir) = std::fs::read_dir(env.path("sys/devices/system/cpu/cpufreq")) {

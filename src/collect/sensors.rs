@@ -59,7 +59,7 @@ fn add_reading(chips: &mut Chips, chip: String, reading: Reading) {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    super::read_text(path).ok().map(|s| s.trim().to_string())
 }
 
 fn read_number(path: &Path) -> Option<f64> {
