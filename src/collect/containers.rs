@@ -603,6 +603,13 @@ pub struct Containers {
     previous: HashMap<String, (Sample, Instant)>,
     /// What was last logged about engine reachability.
     logged_state: Option<Vec<bool>>,
+    /// Whether an engine socket existed at the last collection: without
+    /// one, collecting is a couple of stat calls and runs inline.
+    socket_seen: bool,
+}
+
+fn any_socket(engines: &[EngineSocket]) -> bool {
+    engines.iter().any(|e| e.socket.exists())
 }
 
 impl Containers {
@@ -621,8 +628,9 @@ impl Containers {
             socket,
             client: None,
         })
-        .collect();
+        .collect::<Vec<EngineSocket>>();
         Containers {
+            socket_seen: any_socket(&engines),
             engines,
             all,
             call_timeout: CALL_TIMEOUT,
@@ -631,6 +639,14 @@ impl Containers {
             previous: HashMap::new(),
             logged_state: None,
         }
+    }
+
+    /// No engine socket at the last look: report every engine unreachable
+    /// without starting a query.
+    fn no_engine(&mut self) -> Value {
+        let problems = vec![Some("no socket file".to_string()); self.engines.len()];
+        self.log_reachability(&problems);
+        json!({})
     }
 
     fn runtime(&mut self) -> Option<&tokio::runtime::Runtime> {
@@ -767,7 +783,20 @@ impl Plugin for Containers {
         "containers"
     }
 
+    /// Engine calls block (and run on their own runtime), so they go to
+    /// the blocking pool; with no socket to call there is nothing to wait for.
+    fn quick(&self) -> bool {
+        !self.socket_seen
+    }
+
     fn collect(&mut self) -> Value {
+        // Called inline (see `quick`): look for a socket only; a new one is
+        // queried from the blocking pool at the next refresh.
+        let inline = !self.socket_seen;
+        self.socket_seen = any_socket(&self.engines);
+        if inline {
+            return self.no_engine();
+        }
         if self.runtime().is_none() {
             return json!({});
         }
@@ -1236,9 +1265,31 @@ mod tests {
             "[containers]\ndocker_sock=/nonexistent/glint-docker.sock\npodman_sock=unix:///nonexistent/glint-podman.sock\n",
         ));
         assert_eq!(plugin.engines[1].socket, Path::new("/nonexistent/glint-podman.sock"));
+        assert!(plugin.quick(), "nothing to call: collected inline");
         assert_eq!(plugin.collect(), json!({}));
         assert_eq!(plugin.logged_state, Some(vec![false, false]));
         assert_eq!(plugin.collect(), json!({}));
+    }
+
+    #[test]
+    fn a_socket_that_appears_is_queried_off_the_actor_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("podman.sock");
+        let mut plugin = Containers::new(&env_with(&format!(
+            "[containers]\ndocker_sock=/nonexistent/glint-docker.sock\npodman_sock={}\n",
+            sock.display()
+        )));
+        assert!(plugin.quick());
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        // This collection was scheduled inline: it only notices the socket.
+        assert_eq!(plugin.collect(), json!({}));
+        assert!(!plugin.quick(), "the next one runs on the blocking pool");
+        drop(_listener);
+        std::fs::remove_file(&sock).unwrap();
+        plugin.call_timeout = Duration::from_millis(200);
+        plugin.engine_budget = Duration::from_millis(300);
+        assert_eq!(plugin.collect(), json!({}));
+        assert!(plugin.quick(), "gone again: back inline");
     }
 
     #[test]
