@@ -25,7 +25,18 @@ pub struct PluginActor {
     /// When the collection in flight started, to report a stuck collector once.
     busy_since: Option<Instant>,
     stuck_reported: bool,
+    /// Collects when told (see [`FollowUp`]) instead of on its own timer.
+    following: bool,
+    /// Told to collect after each of this plugin's samples.
+    followers: Vec<Addr<PluginActor>>,
 }
+
+/// Collect now: the plugin this one follows has just delivered a sample
+/// (processlist mirrors the table that processcount's scan publishes, so it
+/// must collect right after that scan, not at the same tick as it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct FollowUp;
 
 impl PluginActor {
     pub fn new(
@@ -44,7 +55,20 @@ impl PluginActor {
             aggregator,
             busy_since: None,
             stuck_reported: false,
+            following: false,
+            followers: Vec::new(),
         }
+    }
+
+    /// Collect only when told by the plugin it follows.
+    pub fn following(mut self) -> PluginActor {
+        self.following = true;
+        self
+    }
+
+    pub fn with_follower(mut self, follower: Addr<PluginActor>) -> PluginActor {
+        self.followers.push(follower);
+        self
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -98,6 +122,7 @@ impl PluginActor {
             sample,
             at: crate::timefmt::now_micros(),
         });
+        self.followers.iter().for_each(|f| f.do_send(FollowUp));
     }
 
     /// The collector panicked: rebuild it from its config so the plugin
@@ -140,8 +165,18 @@ impl Actor for PluginActor {
             refresh = self.refresh.as_secs_f64(),
             "plugin actor started"
         );
+        if !self.following {
+            self.tick(ctx);
+            self.schedule(ctx);
+        }
+    }
+}
+
+impl Handler<FollowUp> for PluginActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: FollowUp, ctx: &mut Context<Self>) {
         self.tick(ctx);
-        self.schedule(ctx);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
@@ -12,7 +12,7 @@ use tracing::{error, info, warn};
 use glint::cli::Cli;
 use glint::collect::{Env, help::help_body, logical_cpus};
 use glint::config::Config;
-use glint::daemon::{Plan, first_samples, start_mesh};
+use glint::daemon::{Plan, start_mesh};
 use glint::http::{ApiState, handle};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
@@ -138,11 +138,8 @@ async fn serve(
     auth: Option<glint::http::auth::Auth>,
 ) -> std::io::Result<()> {
     let protected = auth.is_some();
-    let aggregator = start_mesh(&plan, &env);
-    first_samples(&aggregator, Duration::from_secs(3)).await;
     let args = cli.args_json(plan.refresh, config.path.as_deref(), &plan.disabled());
     let help = help_body(config.path.as_deref());
-    let state = web::Data::new(ApiState::new(aggregator, &config, args, &help, auth));
     let addr = listener.local_addr()?;
     info!(%addr, plugins = ?plan.enabled(), refresh = plan.refresh, "serving the Glances API v3");
     if !addr.ip().is_loopback() && !protected {
@@ -150,13 +147,31 @@ async fn serve(
             "listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats"
         );
     }
-    // One HTTP worker: every request is a round trip to the single
-    // aggregator thread, so a second worker added no throughput on 2 cores
-    // (47 k vs 44 k req/s for /all) but woke twice a second more when idle
-    // (each worker refreshes its Date header every 500 ms).
+    // The mesh is started on the one HTTP worker's thread, when the worker
+    // builds its app: a request then reaches the aggregator by message
+    // without a thread hop (the hop and its wakeups were 40 % of the CPU of
+    // a /all request), and an idle daemon has one thread to wake. Blocking
+    // collectors still run on that thread's blocking pool. A second worker
+    // would only share the same aggregator.
+    let mesh_inputs = Arc::new(Mutex::new(Some((plan, env, auth))));
+    let state: Arc<OnceLock<web::Data<ApiState>>> = Arc::default();
+    let app_state = move || {
+        state
+            .get_or_init(|| {
+                let (plan, env, auth) = mesh_inputs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .expect("the state is built once");
+                let aggregator = start_mesh(&plan, &env);
+                let api = ApiState::new(aggregator, &config, args.clone(), &help, auth);
+                web::Data::new(api.waiting_for_first_samples(Duration::from_secs(3)))
+            })
+            .clone()
+    };
     // Request limits, explicitly: actix-http itself caps a request head at
     // 32 KiB and 96 headers (431/400 beyond); paths over MAX_PATH get 414.
-    HttpServer::new(move || App::new().app_data(state.clone()).default_service(web::to(handle)))
+    HttpServer::new(move || App::new().app_data(app_state()).default_service(web::to(handle)))
         .listen(listener)?
         .workers(1)
         .max_connections(10_000)

@@ -216,3 +216,14 @@ fn help_and_version() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("glint "));
 }
+
+#[test]
+fn the_first_answers_carry_every_plugins_first_sample() {
+    // The harness returns as soon as /status answers: requests wait for
+    // the first samples, so nothing answers with a start-up placeholder.
+    let g = Glint::start(&[]);
+    assert!(g.get("/api/3/processcount").json()["total"].as_u64().unwrap() > 0);
+    assert!(!g.get("/api/3/processlist").json().as_array().unwrap().is_empty());
+    assert!(g.get("/api/3/mem").json()["total"].as_u64().unwrap() > 0);
+    assert!(g.get("/api/3/fs").json().is_array());
+}

@@ -29,6 +29,9 @@ pub struct ApiState {
     pub cors_origins: Option<Vec<String>>,
     /// `[outputs] allowed_hosts` (Host header names, against DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// Until when requests wait for every plugin's first sample; `None`
+    /// once they have it (or when nobody asked to wait).
+    first_samples_by: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl ApiState {
@@ -47,11 +50,40 @@ impl ApiState {
             help: Bytes::from(crate::json::to_bytes(help)),
             auth,
             cors_origins: (!origins.is_empty()).then_some(origins),
+            first_samples_by: std::sync::Mutex::new(None),
             allowed_hosts: config
                 .get_list("outputs", "allowed_hosts")
                 .into_iter()
                 .map(|h| h.to_lowercase())
                 .collect(),
+        }
+    }
+
+    /// Make the first requests wait (at most `limit`) until every enabled
+    /// plugin has a sample, as Glances answers after its start-up update.
+    pub fn waiting_for_first_samples(self, limit: std::time::Duration) -> ApiState {
+        *self
+            .first_samples_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now() + limit);
+        self
+    }
+
+    async fn first_samples(&self) {
+        let by = *self
+            .first_samples_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(by) = by {
+            crate::daemon::first_samples(
+                &self.aggregator,
+                by.saturating_duration_since(std::time::Instant::now()),
+            )
+            .await;
+            *self
+                .first_samples_by
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         }
     }
 
@@ -208,6 +240,7 @@ const MAX_PATH: usize = 8192;
 
 /// The single entry point: route, method check, then the answer.
 pub async fn handle(req: HttpRequest, state: Data<ApiState>) -> HttpResponse {
+    state.first_samples().await;
     let raw = req.uri().path();
     if raw.len() > MAX_PATH {
         return error_response(&req, StatusCode::URI_TOO_LONG, "Request path too long");
