@@ -37,14 +37,23 @@ pub fn write_value(value: &Value, out: &mut Vec<u8>) {
 }
 
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    write_entries(map.iter().map(|(k, v)| (k.as_str(), v)), out, write_value);
+}
+
+/// `{"key":<value>,...}`, each value written by `write_value`.
+pub fn write_entries<'a, V>(
+    entries: impl IntoIterator<Item = (&'a str, V)>,
+    out: &mut Vec<u8>,
+    mut write_value: impl FnMut(V, &mut Vec<u8>),
+) {
     out.push(b'{');
-    for (i, (k, v)) in map.iter().enumerate() {
+    for (i, (key, value)) in entries.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_str(k, out);
+        write_str(key, out);
         out.push(b':');
-        write_value(v, out);
+        write_value(value, out);
     }
     out.push(b'}');
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::json::write_str;
+use crate::json::{write_entries, write_str};
 use crate::limits::{Level, Limits};
 
 /// One logged evaluation: the event engine's `(level, TYPE, value)`.
@@ -158,32 +158,19 @@ impl Decorator {
                         }
                     }
                 }
-                out.push(b'{');
-                for (i, (id, obj)) in order.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_str(id, out);
-                    out.push(b':');
-                    self.write_fields(obj, id, optional, out);
-                }
-                out.push(b'}');
+                let items = order.iter().map(|(id, obj)| (id.as_str(), (id.as_str(), *obj)));
+                write_entries(items, out, |(id, obj), out| self.write_fields(obj, id, optional, out));
             }
             _ => out.extend_from_slice(b"{}"),
         }
     }
 
     fn write_fields(&self, obj: &Map<String, Value>, item: &str, optional: &[&str], out: &mut Vec<u8>) {
-        out.push(b'{');
-        for (i, field) in obj.keys().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(field, out);
+        write_entries(obj.keys().map(|f| (f.as_str(), f.as_str())), out, |field, out| {
             let (decoration, hidden) = self.decided(item, field);
-            out.extend_from_slice(b":{\"decoration\":");
+            out.extend_from_slice(b"{\"decoration\":");
             write_str(decoration, out);
-            out.extend_from_slice(if optional.contains(&field.as_str()) {
+            out.extend_from_slice(if optional.contains(&field) {
                 b",\"optional\":true"
             } else {
                 b",\"optional\":false"
@@ -191,8 +178,7 @@ impl Decorator {
             out.extend_from_slice(b",\"additional\":false,\"splittable\":false,\"hidden\":");
             out.extend_from_slice(if hidden { b"true" } else { b"false" });
             out.extend_from_slice(b",\"_zero\":true}");
-        }
-        out.push(b'}');
+        });
     }
 }
 
