@@ -138,45 +138,36 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     )
     .start();
     aggregator.do_send(crate::actors::aggregator::SetAlert(alert));
-    // Every actor of the mesh shares the System's thread, and plugins with
-    // the same period tick at the same instant: one wakeup per period runs
-    // all the quick collections back to back while the caches are warm, and
-    // their updates reach the aggregator without a thread hop. (Measured on
-    // 2 cores: idle CPU halved against one thread for the plugins with
-    // spread ticks, with no change to request latency.)
-    let active = |name: &str| plan.plugins.iter().any(|p| p.enabled && p.name == name);
-    let start = |p: &PluginPlan, follower: Option<Addr<PluginActor>>, following: bool| {
+    // Every actor of the mesh runs on the thread that calls this (the HTTP
+    // worker's), and plugins with the same period tick at the same instant:
+    // one wakeup per period runs all the quick collections back to back
+    // while the caches are warm (idle CPU halved against spread ticks).
+    let new_actor = |p: &PluginPlan| {
         let env = env.clone();
         let name = p.name;
         let factory: Factory = Arc::new(move || build(name, &env).expect("implemented plugin"));
-        let mut actor = PluginActor::new(name, factory, p.refresh, Arc::clone(&limits[name]), aggregator.clone());
-        if let Some(follower) = follower {
-            actor = actor.with_follower(follower);
-        }
-        if following {
-            actor = actor.following();
-        }
-        actor.start()
+        PluginActor::new(name, factory, p.refresh, Arc::clone(&limits[name]), aggregator.clone())
     };
     // processlist mirrors the table processcount's scan publishes: with
-    // both enabled it collects right after each scan.
-    let processlist_follows = active("processcount") && active("processlist");
+    // both enabled it collects right after each scan, not on its own timer.
+    let scanning = plan.plugins.iter().any(|p| p.enabled && p.name == "processcount");
     let processlist = plan
         .plugins
         .iter()
         .find(|p| p.enabled && p.name == "processlist")
-        .map(|p| start(p, None, processlist_follows));
+        .map(|p| match scanning {
+            true => new_actor(p).following().start(),
+            false => new_actor(p).start(),
+        });
     for p in plan
         .plugins
         .iter()
         .filter(|p| p.enabled && !PASSIVE.contains(&p.name) && p.name != "processlist")
     {
-        let follower = if p.name == "processcount" && processlist_follows {
-            processlist.clone()
-        } else {
-            None
+        match (&processlist, p.name) {
+            (Some(list), "processcount") => new_actor(p).with_follower(list.clone()).start(),
+            _ => new_actor(p).start(),
         };
-        start(p, follower, false);
     }
     aggregator
 }

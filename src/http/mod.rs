@@ -29,9 +29,12 @@ pub struct ApiState {
     pub cors_origins: Option<Vec<String>>,
     /// `[outputs] allowed_hosts` (Host header names, against DNS rebinding).
     pub allowed_hosts: Vec<String>,
-    /// Until when requests wait for every plugin's first sample; `None`
-    /// once they have it (or when nobody asked to wait).
-    first_samples_by: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Until when the first requests wait for every plugin's first sample
+    /// (`None`: they do not wait).
+    first_samples_by: Option<std::time::Instant>,
+    /// Every plugin had its first sample (or the wait ran out): from then on
+    /// a request checks one flag.
+    has_first_samples: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -50,7 +53,8 @@ impl ApiState {
             help: Bytes::from(crate::json::to_bytes(help)),
             auth,
             cors_origins: (!origins.is_empty()).then_some(origins),
-            first_samples_by: std::sync::Mutex::new(None),
+            first_samples_by: None,
+            has_first_samples: std::sync::atomic::AtomicBool::new(false),
             allowed_hosts: config
                 .get_list("outputs", "allowed_hosts")
                 .into_iter()
@@ -61,30 +65,22 @@ impl ApiState {
 
     /// Make the first requests wait (at most `limit`) until every enabled
     /// plugin has a sample, as Glances answers after its start-up update.
-    pub fn waiting_for_first_samples(self, limit: std::time::Duration) -> ApiState {
-        *self
-            .first_samples_by
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now() + limit);
+    pub fn waiting_for_first_samples(mut self, limit: std::time::Duration) -> ApiState {
+        self.first_samples_by = Some(std::time::Instant::now() + limit);
         self
     }
 
     async fn first_samples(&self) {
-        let by = *self
-            .first_samples_by
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(by) = by {
-            crate::daemon::first_samples(
-                &self.aggregator,
-                by.saturating_duration_since(std::time::Instant::now()),
-            )
-            .await;
-            *self
-                .first_samples_by
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        use std::sync::atomic::Ordering;
+        let Some(by) = self.first_samples_by else {
+            return;
+        };
+        if self.has_first_samples.load(Ordering::Relaxed) {
+            return;
         }
+        let left = by.saturating_duration_since(std::time::Instant::now());
+        crate::daemon::first_samples(&self.aggregator, left).await;
+        self.has_first_samples.store(true, Ordering::Relaxed);
     }
 
     /// The `Access-Control-Allow-Origin` value for this request, and
