@@ -149,8 +149,9 @@ async fn serve(
     }
     // The mesh is started on the one HTTP worker's thread, when the worker
     // builds its app: a request then reaches the aggregator by message
-    // without a thread hop (the hop and its wakeups were 40 % of the CPU of
-    // a /all request), and an idle daemon has one thread to wake. Blocking
+    // without a thread hop (in a perf profile under wrk, the hop's context
+    // switches and wakeups were about a third of the daemon's CPU), and an
+    // idle daemon has one thread to wake. Blocking
     // collectors still run on that thread's blocking pool. A second worker
     // would only share the same aggregator.
     let mesh_inputs = Arc::new(Mutex::new(Some((plan, env, auth))));

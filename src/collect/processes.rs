@@ -23,10 +23,10 @@
 //! cache, CPU or I/O counters.
 //!
 //! Cost, measured on the 2-vCPU development VM with 2000 extra `sleep`
-//! processes: 15 µs of CPU per process per 2 s refresh for the whole daemon
-//! (bench/compare.sh). A C loop that only opens and reads every `stat`
-//! costs the kernel 9.3 µs per process there, `schedstat` 5.7 µs; psutil
-//! fetching Glances' attributes costs about 115 µs.
+//! processes: 17–19 µs of CPU per process per 2 s refresh for the whole
+//! daemon (bench/compare.sh; Glances: about 130 µs). A C loop that only
+//! opens and reads every `stat` costs the kernel 9.3 µs per process there,
+//! `schedstat` 5.7 µs.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
