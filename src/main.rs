@@ -47,10 +47,25 @@ fn listen(bind: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// The process scan keeps a /proc file open per process (up to a quarter
+/// of the soft limit); services often start with a soft limit of 1024 under
+/// a far higher hard one, meant for programs that still use select(2).
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const WANTED: u64 = 8192;
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let target = WANTED.min(hard);
+        if soft < target && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+            tracing::debug!(from = soft, to = target, "raised the open-file soft limit");
+        }
+    }
+}
+
 fn main() -> ExitCode {
     glint::memory::tune();
     let cli = Cli::parse();
     init_logging(cli.debug);
+    raise_descriptor_limit();
     if let Err(message) = cli.check() {
         eprintln!("glint: {message}");
         return ExitCode::from(2);

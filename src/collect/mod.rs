@@ -4,8 +4,6 @@
 //! fixture tree in tests), returns its stats as Glances' JSON value, and
 //! decides the decorations of its views. It never knows about actors or HTTP.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -29,6 +27,7 @@ pub mod filter;
 pub mod folders;
 pub mod fs;
 pub mod gpu;
+pub mod held;
 pub mod help;
 pub mod ip;
 pub mod irq;
@@ -394,31 +393,12 @@ pub fn num(s: &str) -> u64 {
 /// Read a whole text file. /proc and /sys report a size of 0, so
 /// `fs::read_to_string` stats them and then reads 32, 64, 128... bytes at a
 /// time (9 system calls for /proc/stat); a page-sized buffer gets a procfs
-/// or sysfs file in one read, and one more says it ended.
+/// or sysfs file in one read, and one more says it ended. procfs and sysfs
+/// files stay open between reads ([`held`]).
 pub fn read_text(path: &Path) -> std::io::Result<String> {
     let mut buf = Vec::new();
-    read_whole(&mut File::open(path)?, &mut buf)?;
+    held::read(path, &mut buf)?;
     String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-}
-
-/// Read all of `file` into `buf`, replacing its contents.
-fn read_whole(file: &mut File, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    buf.resize(4096, 0);
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(2 * len, 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(len);
-    Ok(())
 }
 
 /// Logical CPU count under the root: the online CPUs, as psutil gets them

@@ -32,8 +32,8 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::Read;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -313,6 +313,8 @@ struct Known {
     pages: Option<[u64; 7]>,
     /// When `pages` and `io` were read.
     measured_at: Instant,
+    /// The open file read at every scan (see [`Probe`]).
+    probe: Option<Probe>,
     /// Cached for 60 s (from status, cmdline and /etc/passwd).
     ids: Option<Ids>,
     cmdline: Value,
@@ -326,6 +328,18 @@ struct Current {
     runs: Option<(u64, u64)>,
     /// The process has not run since its stat was read (same runs).
     slept: bool,
+    probe: Option<Probe>,
+}
+
+/// The file of a process read at every scan (`schedstat` for a
+/// single-threaded process, else `stat`), kept open between scans: opening
+/// a /proc file costs the kernel four times what re-reading an open one
+/// does (`held` explains why a held handle never reads stale text). A
+/// handle on a process that exited fails to read, even when its pid was
+/// reused; the file is then opened again by path.
+struct Probe {
+    name: &'static str,
+    file: File,
 }
 
 /// What one visit learned about a process, ready to shape.
@@ -393,6 +407,11 @@ pub struct Scanner {
     buf: Vec<u8>,
     /// `<pid>/<file>`, reused for every read.
     path: String,
+    /// Probes held at most (each costs a descriptor and a kernel page).
+    max_probes: usize,
+    /// Probes held after the scan so far; none when /proc is not procfs
+    /// (a fixture tree: a handle could outlive a replaced file).
+    probes: usize,
 }
 
 impl Scanner {
@@ -409,6 +428,8 @@ impl Scanner {
             last_scan: None,
             buf: Vec::new(),
             path: String::with_capacity(32),
+            max_probes: max_probes(),
+            probes: 0,
         }
     }
 
@@ -433,10 +454,15 @@ impl Scanner {
         let mut rows = Vec::with_capacity(pids.len());
         let mut previous = std::mem::take(&mut self.known);
         self.known.reserve(pids.len());
+        self.probes = match super::held::regenerated_on_read(&proc_dir) {
+            true => 0,
+            false => self.max_probes,
+        };
         for pid in pids {
-            let known = previous.remove(&pid);
+            let mut known = previous.remove(&pid);
+            let probe = known.as_mut().and_then(|k| k.probe.take());
             // A process that vanished mid-scan is skipped, as psutil does.
-            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), clock()) else {
+            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), probe, clock()) else {
                 continue;
             };
             let known = known.filter(|k| k.stat.start == current.stat.start);
@@ -482,17 +508,32 @@ impl Scanner {
     /// A process's stat: the one `known` holds when the process has not
     /// run since (schedstat costs the kernel 40 % less to generate than
     /// stat, and most processes sleep through most scans), else read.
-    fn current_stat(&mut self, proc_dir: &OwnedFd, pid: u32, known: Option<&Known>, now: Instant) -> Option<Current> {
-        let single_threaded = known.is_none_or(|k| k.stat.num_threads == 1);
-        let runs = match single_threaded {
-            true => self.read_str(proc_dir, pid, "schedstat").and_then(parse_runs),
-            false => None,
-        };
+    fn current_stat(
+        &mut self,
+        proc_dir: &OwnedFd,
+        pid: u32,
+        known: Option<&Known>,
+        held: Option<Probe>,
+        now: Instant,
+    ) -> Option<Current> {
+        if known.is_some_and(|k| k.stat.num_threads > 1) {
+            let (len, probe) = self.read_probe(proc_dir, pid, "stat", held);
+            let stat = parse_stat(&self.buf[..len?])?;
+            return Some(Current {
+                stat,
+                runs: None,
+                slept: false,
+                probe,
+            });
+        }
+        let (len, probe) = self.read_probe(proc_dir, pid, "schedstat", held);
+        let runs = len.and_then(|len| parse_runs(std::str::from_utf8(&self.buf[..len]).ok()?));
         if let Some(k) = known.filter(|k| runs.is_some() && k.runs == runs && now < k.measured_at + SLEEPER_REREAD) {
             return Some(Current {
                 stat: k.stat.clone(),
                 runs,
                 slept: true,
+                probe,
             });
         }
         let stat = self.read(proc_dir, pid, "stat").and_then(parse_stat)?;
@@ -500,7 +541,34 @@ impl Scanner {
             runs: runs.filter(|_| stat.num_threads == 1),
             stat,
             slept: false,
+            probe,
         })
+    }
+
+    /// Read `<pid>/<name>` into the scan buffer through `held` when it is
+    /// that file and still readable, else opened by path: the length read,
+    /// and the handle to keep (none past `max_probes`).
+    fn read_probe(
+        &mut self,
+        proc_dir: &OwnedFd,
+        pid: u32,
+        name: &'static str,
+        held: Option<Probe>,
+    ) -> (Option<usize>, Option<Probe>) {
+        if let Some(probe) = held.filter(|p| p.name == name) {
+            if let Some(len) = read_into(&probe.file, &mut self.buf) {
+                return (Some(len), Some(probe));
+            }
+        }
+        self.path.clear();
+        let _ = write!(self.path, "{pid}/{name}");
+        let Some(file) = open_at(proc_dir, &self.path) else {
+            return (None, None);
+        };
+        let len = read_into(&file, &mut self.buf);
+        let keep = len.is_some() && self.probes < self.max_probes;
+        self.probes += usize::from(keep);
+        (len, keep.then_some(Probe { name, file }))
     }
 
     /// Everything after `stat` for one process: read, remember, shape.
@@ -513,7 +581,12 @@ impl Scanner {
         known: Option<Known>,
         ctx: &ScanContext,
     ) -> Row {
-        let Current { stat, runs, slept } = current;
+        let Current {
+            stat,
+            runs,
+            slept,
+            probe,
+        } = current;
         let reuse_for = if slept { SLEEPER_REREAD } else { IDLE_REREAD };
         let idle = known
             .as_ref()
@@ -567,6 +640,7 @@ impl Scanner {
             io: io.or(previous_io),
             pages: proc.pages,
             measured_at,
+            probe,
             ids: proc.ids,
             cmdline: proc.cmdline,
             username: proc.username,
@@ -674,18 +748,35 @@ fn open_dir(path: &Path) -> Option<OwnedFd> {
     .ok()
 }
 
+/// Probes to hold: a quarter of the descriptors this process may open, at
+/// most 1024 (the daemon raises its soft limit at start).
+fn max_probes() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
+    usize::try_from(soft / 4).unwrap_or(usize::MAX).min(1024)
+}
+
+fn open_at(dir: &OwnedFd, name: &str) -> Option<File> {
+    let fd = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
+    Some(File::from(fd))
+}
+
 /// Read the whole of `name` under `dir` into the start of `buf`; the length
 /// read, or `None` when it cannot be opened or read (vanished, permission
-/// denied). `buf` stays initialised and only grows, so no read zero-fills.
+/// denied).
 fn read_at(dir: &OwnedFd, name: &str, buf: &mut Vec<u8>) -> Option<usize> {
-    let fd = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
-    let mut file = File::from(fd);
+    read_into(&open_at(dir, name)?, buf)
+}
+
+/// Read all of `file` from offset 0 into the start of `buf` (procfs starts
+/// the text over on a read at 0). `buf` stays initialised and only grows,
+/// so no read zero-fills.
+fn read_into(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
     let mut len = 0;
     loop {
         if len == buf.len() {
             buf.resize((2 * len).max(4096), 0);
         }
-        match file.read(&mut buf[len..]) {
+        match file.read_at(&mut buf[len..], len as u64) {
             Ok(n) => {
                 len += n;
                 // procfs hands a whole file to one large enough read, so a
@@ -1164,6 +1255,35 @@ mod tests {
         *env.processes.write().unwrap() = Arc::new(Value::Array(vec![Value::from(1)]));
         assert_eq!(ProcessCount::new(&env).collect(), Value::Object(Map::new()));
         assert_eq!(ProcessList::new(&env).collect(), Value::Array(Vec::new()));
+    }
+
+    #[test]
+    fn probes_stay_open_on_live_proc_and_read_afresh() {
+        let mut busy = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+        let pid = busy.id();
+        let env = env_at(Path::new("/"), "");
+        let mut scanner = Scanner::new(&env);
+        scanner.scan(Instant::now).unwrap();
+        assert!(scanner.known[&pid].probe.is_some(), "the probe of a live process is held");
+        std::thread::sleep(Duration::from_millis(300));
+        let (_, table) = scanner.scan(Instant::now).unwrap();
+        let cpu = by_pid(&table, u64::from(pid))["cpu_percent"].as_f64().unwrap();
+        assert!(cpu > 20.0, "the held probe saw the spinning child run: {cpu}");
+        busy.kill().unwrap();
+        busy.wait().unwrap();
+        let (_, table) = scanner.scan(Instant::now).unwrap();
+        assert!(!pids(&table).contains(&u64::from(pid)));
+        assert!(!scanner.known.contains_key(&pid));
+    }
+
+    #[test]
+    fn fixture_trees_hold_no_probes() {
+        let dir = copy_fixture();
+        let env = env_at(dir.path(), "");
+        let mut scanner = Scanner::new(&env);
+        scanner.scan(Instant::now).unwrap();
+        assert!(!scanner.known.is_empty());
+        assert!(scanner.known.values().all(|k| k.probe.is_none()));
     }
 
     /// Cost of a scan on the live /proc with 2000 extra `sleep` processes:
