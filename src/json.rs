@@ -59,12 +59,30 @@ pub fn write_entries<'a, V>(
 }
 
 fn write_number(n: &Number, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    // Writes into a Vec cannot fail.
     if let Some(i) = n.as_i64() {
-        out.extend_from_slice(i.to_string().as_bytes());
+        let _ = write!(out, "{i}");
     } else if let Some(u) = n.as_u64() {
-        out.extend_from_slice(u.to_string().as_bytes());
+        let _ = write!(out, "{u}");
     } else {
-        out.extend_from_slice(py_float(n.as_f64().unwrap_or(f64::NAN)).as_bytes());
+        write_float(n.as_f64().unwrap_or(f64::NAN), out);
+    }
+}
+
+/// [`py_float`] appended to `out`, without an intermediate String in the
+/// common range (Rust's `{}` already gives the shortest round-trip digits
+/// there, in plain notation).
+fn write_float(x: f64, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    if x.is_finite() && x != 0.0 && (1e-4..1e16).contains(&x.abs()) {
+        let start = out.len();
+        let _ = write!(out, "{x}");
+        if !out[start..].contains(&b'.') {
+            out.extend_from_slice(b".0");
+        }
+    } else {
+        out.extend_from_slice(py_float(x).as_bytes());
     }
 }
 
@@ -98,26 +116,46 @@ pub fn py_float(x: f64) -> String {
 /// and control characters (short escapes where they exist).
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '/' => out.extend_from_slice(b"\\/"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e && c != '\u{7f}' => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
-                }
+    let bytes = s.as_bytes();
+    // Runs of printable ASCII are copied whole; only the rest is looked at
+    // character by character.
+    let mut plain_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..=0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'/') {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain_from..i]);
+        let c = s[i..].chars().next().expect("i is on a char boundary");
+        write_escaped(c, out);
+        i += c.len_utf8();
+        plain_from = i;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
+}
+
+/// One character that needs an escape in ujson's style.
+fn write_escaped(c: char, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    match c {
+        '"' => out.extend_from_slice(b"\\\""),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        '/' => out.extend_from_slice(b"\\/"),
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        '\u{8}' => out.extend_from_slice(b"\\b"),
+        '\u{c}' => out.extend_from_slice(b"\\f"),
+        c => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
             }
-            c => out.push(c as u8),
         }
     }
-    out.push(b'"');
 }
 
 /// A float value for stats (serde_json refuses NaN; Glances never sends it
@@ -178,6 +216,25 @@ mod tests {
             r#"{"mnt_point":"\/","s":"Debian GNU\/Linux 12","u":"\u00e9\ud83d\ude00","c":"\u0001\n\t<>&\"\\"}"#
                 .replace("\\t<", "\\t\u{7f}<")
         );
+    }
+
+    #[test]
+    fn written_floats_equal_py_float() {
+        let cases = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.99e-5, 1e16, 9999999999999998.0, -2.5, 1e300, -1e-300, f64::NAN];
+        for x in cases {
+            let mut out = Vec::new();
+            write_value(&float(x), &mut out);
+            let want = if x.is_nan() { "0.0".to_string() } else { py_float(x) };
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{x}");
+        }
+        assert_eq!(to_bytes(&json!([-3, u64::MAX])), format!("[-3,{}]", u64::MAX).as_bytes());
+    }
+
+    #[test]
+    fn plain_runs_and_escapes_interleave() {
+        let v = json!("a/b\"c\u{80}d\u{7f}~ é");
+        assert_eq!(to_bytes(&v), b"\"a\\/b\\\"c\\u0080d\x7f~ \\u00e9\"");
+        assert_eq!(to_bytes(&json!("")), b"\"\"");
     }
 
     #[test]
