@@ -220,14 +220,30 @@ mod tests {
 
     #[test]
     fn written_floats_equal_py_float() {
-        let cases = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.99e-5, 1e16, 9999999999999998.0, -2.5, 1e300, -1e-300, f64::NAN];
+        let cases = [
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            1e-4,
+            9.99e-5,
+            1e16,
+            9999999999999998.0,
+            -2.5,
+            1e300,
+            -1e-300,
+            f64::NAN,
+        ];
         for x in cases {
             let mut out = Vec::new();
             write_value(&float(x), &mut out);
             let want = if x.is_nan() { "0.0".to_string() } else { py_float(x) };
             assert_eq!(String::from_utf8(out).unwrap(), want, "{x}");
         }
-        assert_eq!(to_bytes(&json!([-3, u64::MAX])), format!("[-3,{}]", u64::MAX).as_bytes());
+        assert_eq!(
+            to_bytes(&json!([-3, u64::MAX])),
+            format!("[-3,{}]", u64::MAX).as_bytes()
+        );
     }
 
     #[test]

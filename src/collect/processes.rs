@@ -555,10 +555,10 @@ impl Scanner {
         name: &'static str,
         held: Option<Probe>,
     ) -> (Option<usize>, Option<Probe>) {
-        if let Some(probe) = held.filter(|p| p.name == name) {
-            if let Some(len) = read_into(&probe.file, &mut self.buf) {
-                return (Some(len), Some(probe));
-            }
+        if let Some(probe) = held.filter(|p| p.name == name)
+            && let Some(len) = read_into(&probe.file, &mut self.buf)
+        {
+            return (Some(len), Some(probe));
         }
         self.path.clear();
         let _ = write!(self.path, "{pid}/{name}");
@@ -1259,12 +1259,18 @@ mod tests {
 
     #[test]
     fn probes_stay_open_on_live_proc_and_read_afresh() {
-        let mut busy = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+        let mut busy = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
         let pid = busy.id();
         let env = env_at(Path::new("/"), "");
         let mut scanner = Scanner::new(&env);
         scanner.scan(Instant::now).unwrap();
-        assert!(scanner.known[&pid].probe.is_some(), "the probe of a live process is held");
+        assert!(
+            scanner.known[&pid].probe.is_some(),
+            "the probe of a live process is held"
+        );
         std::thread::sleep(Duration::from_millis(300));
         let (_, table) = scanner.scan(Instant::now).unwrap();
         let cpu = by_pid(&table, u64::from(pid))["cpu_percent"].as_f64().unwrap();
