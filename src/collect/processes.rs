@@ -29,7 +29,7 @@
 //! `schedstat` 5.7 µs.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::OwnedFd;
@@ -43,7 +43,7 @@ use nix::sys::stat::Mode;
 use serde_json::{Map, Value};
 
 use super::mem::VirtualMemory;
-use super::{Env, Plugin, ProcessTable, time_since_update};
+use super::{Env, Plugin, time_since_update};
 use crate::json::{float, round_to};
 
 /// Glances re-reads cmdline and username every 60 s, not on every scan.
@@ -407,6 +407,8 @@ pub struct Scanner {
     buf: Vec<u8>,
     /// `<pid>/<file>`, reused for every read.
     path: String,
+    /// Elements of a spent table, reused by [`Scanner::element`].
+    spare: Vec<Value>,
     /// Probes held at most (each costs a descriptor and a kernel page).
     max_probes: usize,
     /// Probes held after the scan so far; none when /proc is not procfs
@@ -428,6 +430,7 @@ impl Scanner {
             last_scan: None,
             buf: Vec::new(),
             path: String::with_capacity(32),
+            spare: Vec::new(),
             max_probes: max_probes(),
             probes: 0,
         }
@@ -471,6 +474,8 @@ impl Scanner {
             rows.push(self.visit(pid, &proc_dir, current, now, known, &ctx));
         }
         rows.sort_by(by_rank);
+        // Spares left over (processes that exited) are not kept for later.
+        self.spare = Vec::new();
         Some((counts, rows.into_iter().map(|r| r.element).collect()))
     }
 
@@ -653,31 +658,46 @@ impl Scanner {
         ticks as f64 / self.clock_ticks
     }
 
-    /// The processlist element (key order as observed from Glances; it
-    /// varies between Glances runs).
-    fn element(&self, p: &Proc, time_since_update: &Value) -> Value {
-        let mut m = Map::with_capacity(15);
-        m.insert("status".into(), status_letter(p.stat.state).into());
-        let cpu_times = p.stat.ticks.iter().map(|&t| float(self.seconds(t)));
-        m.insert("cpu_times".into(), cpu_times.collect());
-        m.insert("io_counters".into(), p.io_counters.iter().copied().collect());
-        m.insert("cpu_percent".into(), float(p.cpu_percent));
-        let gids = p.ids.map(|i| i.gids.iter().copied().collect());
-        m.insert("gids".into(), gids.unwrap_or(Value::Null));
-        m.insert("memory_percent".into(), p.memory_percent.map_or(Value::Null, float));
-        m.insert("num_threads".into(), p.stat.num_threads.into());
-        let info = p
-            .pages
-            .map(|pages| memory_info(pages, self.page_size).into_iter().collect());
-        m.insert("memory_info".into(), info.unwrap_or(Value::Null));
-        m.insert("name".into(), process_name(&p.stat.comm, &p.cmdline).into());
-        m.insert("nice".into(), p.stat.nice.into());
-        m.insert("pid".into(), p.pid.into());
-        m.insert("key".into(), "pid".into());
-        m.insert("time_since_update".into(), time_since_update.clone());
-        m.insert("cmdline".into(), p.cmdline.clone());
-        m.insert("username".into(), p.username.clone());
+    /// The processlist element, in a recycled element's map when there is
+    /// one: only the values are rewritten, in place where they fit.
+    fn element(&mut self, p: &Proc, time_since_update: &Value) -> Value {
+        let mut m = match self.spare.pop() {
+            Some(Value::Object(m)) if m.len() == ELEMENT_FIELDS.len() => m,
+            _ => ELEMENT_FIELDS.iter().map(|k| (k.to_string(), Value::Null)).collect(),
+        };
+        let mut values = m.values_mut();
+        let mut next = || values.next().expect("an element has every field");
+        set_str(next(), status_letter(p.stat.state));
+        set_list(next(), p.stat.ticks.iter().map(|&t| float(self.seconds(t))));
+        set_list(next(), p.io_counters.iter().map(|&n| Value::from(n)));
+        *next() = float(p.cpu_percent);
+        match p.ids {
+            Some(ids) => set_list(next(), ids.gids.iter().map(|&g| Value::from(g))),
+            None => *next() = Value::Null,
+        }
+        *next() = p.memory_percent.map_or(Value::Null, float);
+        *next() = p.stat.num_threads.into();
+        match p.pages {
+            Some(pages) => set_list(next(), memory_info(pages, self.page_size).map(Value::from).into_iter()),
+            None => *next() = Value::Null,
+        }
+        set_str(next(), &process_name(&p.stat.comm, &p.cmdline));
+        *next() = p.stat.nice.into();
+        *next() = p.pid.into();
+        set_str(next(), "pid");
+        time_since_update.clone_into(next());
+        set_value(next(), &p.cmdline);
+        set_value(next(), &p.username);
         Value::Object(m)
+    }
+
+    /// Keep the elements of a table no one else holds any more, to write
+    /// the next scan's elements into (building one costs some 30
+    /// allocations, and dropping a table as many frees).
+    pub fn recycle(&mut self, table: Arc<Value>) {
+        if let Ok(Value::Array(elements)) = Arc::try_unwrap(table) {
+            self.spare = elements;
+        }
     }
 
     /// cmdline as a JSON list; null for a zombie (psutil raises
@@ -791,15 +811,61 @@ fn read_into(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
     }
 }
 
-/// Replace the shared process table with `table`.
-fn publish(processes: &ProcessTable, table: Vec<Value>) {
-    *processes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Value::Array(table));
+/// The order of a processlist element's fields (as observed from Glances;
+/// it varies between Glances runs).
+const ELEMENT_FIELDS: [&str; 15] = [
+    "status",
+    "cpu_times",
+    "io_counters",
+    "cpu_percent",
+    "gids",
+    "memory_percent",
+    "num_threads",
+    "memory_info",
+    "name",
+    "nice",
+    "pid",
+    "key",
+    "time_since_update",
+    "cmdline",
+    "username",
+];
+
+/// Write `text` into `slot`, reusing its String.
+fn set_str(slot: &mut Value, text: &str) {
+    match slot {
+        Value::String(s) => text.clone_into(s),
+        _ => *slot = text.into(),
+    }
+}
+
+/// Write a list into `slot`, reusing its Vec.
+fn set_list(slot: &mut Value, items: impl Iterator<Item = Value>) {
+    match slot {
+        Value::Array(list) => {
+            list.clear();
+            list.extend(items);
+        }
+        _ => *slot = Value::Array(items.collect()),
+    }
+}
+
+/// Write `value` into `slot` unless it is already there.
+fn set_value(slot: &mut Value, value: &Value) {
+    if slot != value {
+        value.clone_into(slot);
+    }
 }
 
 /// `processcount`: runs the process scan and counts.
 pub struct ProcessCount {
     env: Env,
     scanner: Scanner,
+    /// The tables published by the last two scans. When the scan after
+    /// next starts, the older one has been replaced everywhere (the
+    /// processlist plugin delivers each table to the aggregator right after
+    /// the scan), so its elements can be recycled.
+    published: VecDeque<Arc<Value>>,
 }
 
 impl ProcessCount {
@@ -807,7 +873,15 @@ impl ProcessCount {
         ProcessCount {
             env: env.clone(),
             scanner: Scanner::new(env),
+            published: VecDeque::with_capacity(2),
         }
+    }
+
+    /// Replace the shared process table with `table`.
+    fn publish(&mut self, table: Vec<Value>) {
+        let table = Arc::new(Value::Array(table));
+        *self.env.processes.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&table);
+        self.published.push_back(table);
     }
 }
 
@@ -817,13 +891,19 @@ impl Plugin for ProcessCount {
     }
 
     fn collect(&mut self) -> Value {
+        if self.published.len() == 2 {
+            self.published
+                .pop_front()
+                .into_iter()
+                .for_each(|t| self.scanner.recycle(t));
+        }
         match self.scanner.scan(Instant::now) {
             Some((counts, table)) => {
-                publish(&self.env.processes, table);
+                self.publish(table);
                 counts.to_json()
             }
             None => {
-                publish(&self.env.processes, Vec::new());
+                self.publish(Vec::new());
                 Value::Object(Map::new())
             }
         }
@@ -1280,6 +1360,55 @@ mod tests {
         let (_, table) = scanner.scan(Instant::now).unwrap();
         assert!(!pids(&table).contains(&u64::from(pid)));
         assert!(!scanner.known.contains_key(&pid));
+    }
+
+    #[test]
+    fn recycled_elements_equal_fresh_ones() {
+        let dir = copy_fixture();
+        let env = env_at(dir.path(), "");
+        let at = Instant::now();
+        let (mut recycling, mut fresh) = (Scanner::new(&env), Scanner::new(&env));
+        let (_, first) = recycling.scan(|| at).unwrap();
+        fresh.scan(|| at).unwrap();
+        // Elements go to other processes than the ones they described, and
+        // one is not a processlist element at all.
+        let mut spent: Vec<Value> = first.into_iter().rev().collect();
+        spent.push(Value::from("not an element"));
+        recycling.recycle(Arc::new(Value::Array(spent)));
+        add_utime(dir.path(), 1, 7);
+        let later = at + Duration::from_secs(2);
+        let (_, recycled) = recycling.scan(|| later).unwrap();
+        let (_, built) = fresh.scan(|| later).unwrap();
+        assert_eq!(recycled, built);
+        let text = |table: Vec<Value>| crate::json::to_bytes(&Value::Array(table));
+        assert_eq!(text(recycled), text(built));
+    }
+
+    #[test]
+    fn a_table_still_held_elsewhere_is_not_recycled() {
+        let dir = copy_fixture();
+        let env = env_at(dir.path(), "");
+        let mut scanner = Scanner::new(&env);
+        let (_, table) = scanner.scan(Instant::now).unwrap();
+        let table = Arc::new(Value::Array(table));
+        let held = Arc::clone(&table);
+        scanner.recycle(table);
+        assert!(scanner.spare.is_empty());
+        scanner.recycle(held);
+        assert!(!scanner.spare.is_empty());
+    }
+
+    #[test]
+    fn processcount_keeps_the_last_two_tables() {
+        let dir = copy_fixture();
+        let env = env_at(dir.path(), "");
+        let mut count = ProcessCount::new(&env);
+        for _ in 0..4 {
+            count.collect();
+        }
+        assert_eq!(count.published.len(), 2);
+        let current = Arc::clone(&env.processes.read().unwrap());
+        assert!(Arc::ptr_eq(&current, &count.published[1]));
     }
 
     #[test]
