@@ -75,8 +75,14 @@ pub fn read_from_start(file: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
             buf.resize(2 * len, 0);
         }
         match file.read_at(&mut buf[len..], len as u64) {
-            Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                // procfs and sysfs fill a read as far as the text goes, so a
+                // short read is the end: it saves the read that returns 0.
+                if n == 0 || len < buf.len() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
