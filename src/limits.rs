@@ -75,6 +75,25 @@ impl Limits {
         self.get(key).and_then(LimitValue::as_f64)
     }
 
+    /// The entry named by the non-empty `parts` joined with `_`, found
+    /// without building the name (views are decided per item per update).
+    fn get_joined(&self, parts: &[&str]) -> Option<&LimitValue> {
+        self.entries.iter().find(|(k, _)| is_joined(k, parts)).map(|(_, v)| v)
+    }
+
+    /// `<plugin>_<header>_<suffix>`, else `<plugin>_<suffix>` (an empty
+    /// header names the plugin itself).
+    fn get_stat(
+        &self,
+        plugin: &str,
+        header: &str,
+        suffix: &str,
+        accept: impl Fn(&LimitValue) -> bool,
+    ) -> Option<&LimitValue> {
+        let found = |parts: &[&str]| self.get_joined(parts).filter(|v| accept(v));
+        found(&[plugin, header, suffix]).or_else(|| found(&[plugin, suffix]))
+    }
+
     pub fn to_json(&self) -> Value {
         let map: Map<String, Value> = self.entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
         Value::Object(map)
@@ -87,10 +106,9 @@ impl Limits {
         if !value.is_finite() {
             return Level::Default;
         }
-        let stat = stat_name(plugin, header);
         let threshold = |level: &str| {
-            self.get_f64(&format!("{stat}_{level}"))
-                .or_else(|| self.get_f64(&format!("{plugin}_{level}")))
+            self.get_stat(plugin, header, level, |v| v.as_f64().is_some())
+                .and_then(LimitValue::as_f64)
         };
         let Some(critical) = threshold("critical") else {
             return Level::Default;
@@ -116,10 +134,9 @@ impl Limits {
 
     /// The careful, warning and critical thresholds of a stat, when all exist.
     pub fn thresholds(&self, plugin: &str, header: &str) -> Option<[f64; 3]> {
-        let stat = stat_name(plugin, header);
         let get = |level: &str| {
-            self.get_f64(&format!("{stat}_{level}"))
-                .or_else(|| self.get_f64(&format!("{plugin}_{level}")))
+            self.get_stat(plugin, header, level, |v| v.as_f64().is_some())
+                .and_then(LimitValue::as_f64)
         };
         Some([get("careful")?, get("warning")?, get("critical")?])
     }
@@ -127,16 +144,30 @@ impl Limits {
     /// Whether `<stat>_log` (then `<plugin>_log`) switches logging on; else
     /// the field's own default (§9.4).
     pub fn log_enabled(&self, plugin: &str, header: &str, default: bool) -> bool {
-        let stat = stat_name(plugin, header);
-        let switch = self
-            .get(&format!("{stat}_log"))
-            .or_else(|| self.get(&format!("{plugin}_log")));
-        match switch {
+        match self.get_stat(plugin, header, "log", |_| true) {
             Some(LimitValue::List(items)) => items.first().is_some_and(|s| s.to_lowercase() == "true"),
             Some(_) => false,
             None => default,
         }
     }
+}
+
+/// Whether `key` is the non-empty `parts` joined with `_`.
+fn is_joined(key: &str, parts: &[&str]) -> bool {
+    let mut rest = key;
+    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+        if i > 0 {
+            let Some(after) = rest.strip_prefix('_') else {
+                return false;
+            };
+            rest = after;
+        }
+        let Some(after) = rest.strip_prefix(part) else {
+            return false;
+        };
+        rest = after;
+    }
+    rest.is_empty()
 }
 
 /// `cpu` + `user` → `cpu_user`; an empty header is the plugin itself (`mem`).
@@ -169,11 +200,13 @@ impl Level {
     }
 
     /// The views decoration: `_LOG` is appended when the stat logs.
-    pub fn decoration(self, log: bool) -> String {
-        if log && self != Level::Default {
-            format!("{}_LOG", self.as_str())
-        } else {
-            self.as_str().to_string()
+    pub fn decoration(self, log: bool) -> &'static str {
+        match (self, log) {
+            (Level::Ok, true) => "OK_LOG",
+            (Level::Careful, true) => "CAREFUL_LOG",
+            (Level::Warning, true) => "WARNING_LOG",
+            (Level::Critical, true) => "CRITICAL_LOG",
+            (level, _) => level.as_str(),
         }
     }
 }
@@ -221,6 +254,17 @@ mod tests {
         let cpu = limits("[cpu]\nuser_critical=90\n", "cpu");
         assert_eq!(cpu.level("cpu", "user", 95.0, 100.0, 0.0), Level::Critical);
         assert_eq!(cpu.level("cpu", "user", 50.0, 100.0, 0.0), Level::Default);
+    }
+
+    #[test]
+    fn joined_names_match_whole_parts_only() {
+        assert!(is_joined("cpu_user_critical", &["cpu", "user", "critical"]));
+        assert!(is_joined("mem_critical", &["mem", "", "critical"]));
+        assert!(!is_joined("memswap_critical", &["mem", "", "critical"]));
+        assert!(!is_joined("cpu_usercritical", &["cpu", "user", "critical"]));
+        assert!(!is_joined("cpu_user_critical_x", &["cpu", "user", "critical"]));
+        assert!(!is_joined("cpu_user", &["cpu", "user", "critical"]));
+        assert!(is_joined("network_eth0:1_rx_log", &["network", "eth0:1_rx", "log"]));
     }
 
     #[test]

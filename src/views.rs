@@ -1,6 +1,6 @@
 //! Views (spec §12) and the evaluations that feed alert events (§9.2 step 4).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -33,8 +33,11 @@ pub struct Trigger {
 #[derive(Debug, Default)]
 pub struct Decorator {
     /// (item key value or "" for dict plugins, field) → decoration text.
-    decorations: HashMap<(String, String), String>,
-    hidden: HashMap<(String, String), bool>,
+    /// item → field → decoration, nested so that a lookup by `&str` needs
+    /// no key to be built.
+    decorations: HashMap<String, HashMap<String, &'static str>>,
+    /// item → hidden fields.
+    hidden: HashMap<String, HashSet<String>>,
     pub evaluations: Vec<Evaluation>,
     pub triggers: Vec<Trigger>,
 }
@@ -80,12 +83,18 @@ impl Decorator {
 
     /// Set a decoration directly (for plugin-specific algorithms).
     pub fn set(&mut self, item: &str, field: &str, level: Level, log: bool) {
-        self.decorations
-            .insert((item.to_string(), field.to_string()), level.decoration(log));
+        let fields = match self.decorations.get_mut(item) {
+            Some(fields) => fields,
+            None => self.decorations.entry(item.to_string()).or_default(),
+        };
+        fields.insert(field.to_string(), level.decoration(log));
     }
 
     pub fn hide(&mut self, item: &str, field: &str) {
-        self.hidden.insert((item.to_string(), field.to_string()), true);
+        self.hidden
+            .entry(item.to_string())
+            .or_default()
+            .insert(field.to_string());
     }
 
     /// A field's decoration and hidden flag (most fields have neither).
@@ -93,9 +102,9 @@ impl Decorator {
         if self.decorations.is_empty() && self.hidden.is_empty() {
             return ("DEFAULT", false);
         }
-        let key = (item.to_string(), field.to_string());
-        let decoration = self.decorations.get(&key).map_or("DEFAULT", String::as_str);
-        (decoration, self.hidden.get(&key).copied().unwrap_or(false))
+        let decoration = self.decorations.get(item).and_then(|fields| fields.get(field));
+        let hidden = self.hidden.get(item).is_some_and(|fields| fields.contains(field));
+        (decoration.copied().unwrap_or("DEFAULT"), hidden)
     }
 
     fn view(&self, item: &str, field: &str, optional: bool) -> Value {
