@@ -227,3 +227,17 @@ fn the_first_answers_carry_every_plugins_first_sample() {
     assert!(g.get("/api/3/mem").json()["total"].as_u64().unwrap() > 0);
     assert!(g.get("/api/3/fs").json().is_array());
 }
+
+/// The Date header is formatted on demand (patches/actix-http): it is
+/// there, in HTTP form, and follows the clock.
+#[test]
+fn date_header_follows_the_clock() {
+    let g = Glint::start(&[]);
+    let date = |r: &common::Response| r.header("date").expect("a Date header").to_string();
+    let first = date(&g.get("/api/3/status"));
+    assert_eq!(first.len(), "Sun, 06 Nov 1994 08:49:37 GMT".len(), "{first}");
+    assert!(first.ends_with(" GMT"), "{first}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let later = date(&g.get("/api/3/status"));
+    assert_ne!(first, later, "a second later, the date has moved");
+}
