@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// A history value kept small: most are numbers; anything else (the
 /// per-CPU list of quicklook) is kept as its JSON text, a fifth of the
 /// size of the value tree, and parsed back only when history is asked for.
-/// (Boxed twice so a point stays 16 bytes: 1200 points × 30-odd series.)
+/// (Boxed twice so that a `Stored` stays 16 bytes.)
 #[derive(Debug, Clone)]
 enum Stored {
     Int(i64),
@@ -35,13 +35,74 @@ impl Stored {
     }
 }
 
+/// One series' `(time, value)` points. A series' values nearly always keep
+/// one kind, so they are held unboxed, 16 bytes a point instead of 24, until
+/// a value of another kind arrives.
+#[derive(Debug)]
+enum Ring {
+    Ints(VecDeque<(i64, i64)>),
+    Floats(VecDeque<(i64, f64)>),
+    Mixed(VecDeque<(i64, Stored)>),
+}
+
+impl Ring {
+    fn new(first: &Stored) -> Ring {
+        match first {
+            Stored::Int(_) => Ring::Ints(VecDeque::new()),
+            Stored::Float(_) => Ring::Floats(VecDeque::new()),
+            Stored::Text(_) => Ring::Mixed(VecDeque::new()),
+        }
+    }
+
+    fn push(&mut self, capacity: usize, at: i64, value: Stored) {
+        match (&mut *self, value) {
+            (Ring::Ints(points), Stored::Int(i)) => push_bounded(points, capacity, (at, i)),
+            (Ring::Floats(points), Stored::Float(f)) => push_bounded(points, capacity, (at, f)),
+            (Ring::Mixed(points), value) => push_bounded(points, capacity, (at, value)),
+            (_, value) => {
+                let mut mixed: VecDeque<(i64, Stored)> = self.points().collect();
+                mixed.shrink_to_fit();
+                push_bounded(&mut mixed, capacity, (at, value));
+                *self = Ring::Mixed(mixed);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ring::Ints(points) => points.len(),
+            Ring::Floats(points) => points.len(),
+            Ring::Mixed(points) => points.len(),
+        }
+    }
+
+    fn points(&self) -> Box<dyn Iterator<Item = (i64, Stored)> + '_> {
+        match self {
+            Ring::Ints(points) => Box::new(points.iter().map(|&(at, i)| (at, Stored::Int(i)))),
+            Ring::Floats(points) => Box::new(points.iter().map(|&(at, f)| (at, Stored::Float(f)))),
+            Ring::Mixed(points) => Box::new(points.iter().cloned()),
+        }
+    }
+}
+
+/// Append `point`, dropping the oldest at `capacity`; grow by doubling, but
+/// never past the bound (doubling alone would reach 2048 slots for 1200).
+fn push_bounded<T>(ring: &mut VecDeque<T>, capacity: usize, point: T) {
+    if ring.len() >= capacity {
+        ring.pop_front();
+    } else if ring.len() == ring.capacity() {
+        ring.reserve_exact(ring.len().max(8).min(capacity - ring.len()));
+    }
+    ring.push_back(point);
+}
+
 #[derive(Debug, Default)]
 pub struct History {
     capacity: usize,
     /// Keys in first-seen order (Glances' dict order).
     keys: Vec<String>,
     index: HashMap<String, usize>,
-    rings: Vec<VecDeque<(i64, Stored)>>,
+    rings: Vec<Ring>,
 }
 
 impl History {
@@ -58,24 +119,17 @@ impl History {
             return;
         }
         for (key, value) in points {
+            let value = Stored::from(value);
             let slot = match self.index.get(&key) {
                 Some(&i) => i,
                 None => {
                     self.index.insert(key.clone(), self.keys.len());
                     self.keys.push(key);
-                    self.rings.push(VecDeque::new());
+                    self.rings.push(Ring::new(&value));
                     self.rings.len() - 1
                 }
             };
-            let ring = &mut self.rings[slot];
-            if ring.len() >= self.capacity {
-                ring.pop_front();
-            } else if ring.len() == ring.capacity() {
-                // Grow by doubling, but never past the bound (doubling
-                // alone would reach 2048 slots for a size of 1200).
-                ring.reserve_exact(ring.len().max(8).min(self.capacity - ring.len()));
-            }
-            ring.push_back((at, Stored::from(value)));
+            self.rings[slot].push(self.capacity, at, value);
         }
     }
 
@@ -102,9 +156,9 @@ impl History {
             }
             let skip = python_tail_start(ring.len(), nb);
             let points = ring
-                .iter()
+                .points()
                 .skip(skip)
-                .map(|(at, v)| Value::Array(vec![crate::timefmt::iso_local(*at).into(), v.to_json()]))
+                .map(|(at, v)| Value::Array(vec![crate::timefmt::iso_local(at).into(), v.to_json()]))
                 .collect();
             out.insert(key.clone(), Value::Array(points));
         }
@@ -155,13 +209,43 @@ mod tests {
         for i in 0..1500 {
             h.add(i, vec![("cpu".into(), json!(1.5)), ("percpu".into(), percpu.clone())]);
         }
-        assert!(h.rings.iter().all(|r| r.len() == 1200 && r.capacity() <= 1200));
+        assert!(h.rings.iter().all(|r| r.len() == 1200));
+        assert!(matches!(&h.rings[0], Ring::Floats(p) if p.capacity() <= 1200));
+        assert!(matches!(&h.rings[1], Ring::Mixed(p) if p.capacity() <= 1200));
         assert_eq!(h.to_json(Some("percpu"), 1)["percpu"][0][1], percpu);
     }
 
     #[test]
     fn a_point_is_small() {
+        assert_eq!(std::mem::size_of::<(i64, i64)>(), 16);
+        assert_eq!(std::mem::size_of::<(i64, f64)>(), 16);
         assert_eq!(std::mem::size_of::<(i64, Stored)>(), 24);
+    }
+
+    #[test]
+    fn a_series_that_changes_kind_keeps_every_point() {
+        let mut h = History::new(3);
+        for (at, v) in [
+            (1, json!(1)),
+            (2, json!(2)),
+            (3, json!(2.5)),
+            (4, json!("x")),
+            (5, json!(3)),
+        ] {
+            h.add(at, vec![("v".into(), v)]);
+        }
+        assert!(matches!(h.rings[0], Ring::Mixed(_)));
+        let values: Vec<Value> = h.to_json(None, 0)["v"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[1].clone())
+            .collect();
+        assert_eq!(values, [json!(2.5), json!("x"), json!(3)]);
+        let mut ints = History::new(3);
+        ints.add(1, vec![("n".into(), json!(7))]);
+        assert!(matches!(ints.rings[0], Ring::Ints(_)));
+        assert_eq!(ints.to_json(None, 0)["n"][0][1], json!(7));
     }
 
     #[test]
