@@ -563,6 +563,7 @@ impl Scanner {
         if let Some(probe) = held.filter(|p| p.name == name)
             && let Some(len) = read_into(&probe.file, &mut self.buf)
         {
+            self.probes += 1;
             return (Some(len), Some(probe));
         }
         self.path.clear();
@@ -1409,6 +1410,18 @@ mod tests {
         assert_eq!(count.published.len(), 2);
         let current = Arc::clone(&env.processes.read().unwrap());
         assert!(Arc::ptr_eq(&current, &count.published[1]));
+    }
+
+    #[test]
+    fn held_probes_stay_within_the_cap_across_scans() {
+        let env = env_at(Path::new("/"), "");
+        let mut scanner = Scanner::new(&env);
+        scanner.max_probes = 3;
+        for _ in 0..3 {
+            scanner.scan(Instant::now).unwrap();
+            let held = scanner.known.values().filter(|k| k.probe.is_some()).count();
+            assert_eq!(held, 3, "the live /proc has more than 3 processes");
+        }
     }
 
     #[test]
