@@ -65,14 +65,21 @@ pub fn regenerated_on_read(file: impl AsFd) -> bool {
 }
 
 /// Read all of `file` from offset 0 into `buf`, replacing its contents.
-/// procfs and sysfs start the text over on a read at offset 0.
 pub fn read_from_start(file: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
-    buf.resize(4096, 0);
+    let len = read_into(file, buf)?;
+    buf.truncate(len);
+    Ok(())
+}
+
+/// Read all of `file` from offset 0 into the start of `buf` and return the
+/// length read; procfs and sysfs start the text over on a read at 0. `buf`
+/// only grows and stays initialised, so a reused buffer is never zero-filled
+/// again.
+pub fn read_into(file: &File, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let mut len = 0;
     loop {
         if len == buf.len() {
-            buf.resize(2 * len, 0);
+            buf.resize((2 * len).max(4096), 0);
         }
         match file.read_at(&mut buf[len..], len as u64) {
             Ok(n) => {
@@ -80,15 +87,13 @@ pub fn read_from_start(file: &File, buf: &mut Vec<u8>) -> std::io::Result<()> {
                 // procfs and sysfs fill a read as far as the text goes, so a
                 // short read is the end: it saves the read that returns 0.
                 if n == 0 || len < buf.len() {
-                    break;
+                    return Ok(len);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(len);
-    Ok(())
 }
 
 fn hold(path: PathBuf, file: File) {

@@ -33,7 +33,6 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -42,6 +41,7 @@ use nix::fcntl::{OFlag, open, openat};
 use nix::sys::stat::Mode;
 use serde_json::{Map, Value};
 
+use super::held::read_into;
 use super::mem::VirtualMemory;
 use super::{Env, Plugin, time_since_update};
 use crate::json::{float, round_to};
@@ -201,12 +201,12 @@ pub fn parse_cmdline(data: &[u8]) -> Vec<String> {
 
 /// psutil's name: the kernel truncates `comm` to 15 characters, so a longer
 /// program name is taken from cmdline[0] when it extends `comm`.
-pub fn process_name(comm: &str, cmdline: &Value) -> String {
+pub fn process_name<'a>(comm: &'a str, cmdline: &'a Value) -> &'a str {
     let program = cmdline.get(0).and_then(Value::as_str);
     let base = program.map(|p| p.rsplit('/').next().unwrap_or(p));
     match base {
-        Some(base) if comm.chars().count() >= 15 && base.starts_with(comm) => base.to_string(),
-        _ => comm.to_string(),
+        Some(base) if comm.chars().count() >= 15 && base.starts_with(comm) => base,
+        _ => comm,
     }
 }
 
@@ -500,10 +500,16 @@ impl Scanner {
     /// Read `<pid>/<name>` under /proc into the scan buffer (one openat on
     /// the /proc handle; no per-process directory handle to open and close).
     fn read(&mut self, proc_dir: &OwnedFd, pid: u32, name: &str) -> Option<&[u8]> {
+        let file = self.open(proc_dir, pid, name)?;
+        let len = read_into(&file, &mut self.buf).ok()?;
+        Some(&self.buf[..len])
+    }
+
+    /// Open `<pid>/<name>` on the /proc handle.
+    fn open(&mut self, proc_dir: &OwnedFd, pid: u32, name: &str) -> Option<File> {
         self.path.clear();
         let _ = write!(self.path, "{pid}/{name}");
-        let len = read_at(proc_dir, &self.path, &mut self.buf)?;
-        Some(&self.buf[..len])
+        open_at(proc_dir, &self.path)
     }
 
     fn read_str(&mut self, proc_dir: &OwnedFd, pid: u32, name: &str) -> Option<&str> {
@@ -561,17 +567,15 @@ impl Scanner {
         held: Option<Probe>,
     ) -> (Option<usize>, Option<Probe>) {
         if let Some(probe) = held.filter(|p| p.name == name)
-            && let Some(len) = read_into(&probe.file, &mut self.buf)
+            && let Ok(len) = read_into(&probe.file, &mut self.buf)
         {
             self.probes += 1;
             return (Some(len), Some(probe));
         }
-        self.path.clear();
-        let _ = write!(self.path, "{pid}/{name}");
-        let Some(file) = open_at(proc_dir, &self.path) else {
+        let Some(file) = self.open(proc_dir, pid, name) else {
             return (None, None);
         };
-        let len = read_into(&file, &mut self.buf);
+        let len = read_into(&file, &mut self.buf).ok();
         let keep = len.is_some() && self.probes < self.max_probes;
         self.probes += usize::from(keep);
         (len, keep.then_some(Probe { name, file }))
@@ -682,7 +686,7 @@ impl Scanner {
             Some(pages) => set_list(next(), memory_info(pages, self.page_size).map(Value::from).into_iter()),
             None => *next() = Value::Null,
         }
-        set_str(next(), &process_name(&p.stat.comm, &p.cmdline));
+        set_str(next(), process_name(&p.stat.comm, &p.cmdline));
         *next() = p.stat.nice.into();
         *next() = p.pid.into();
         set_str(next(), "pid");
@@ -727,7 +731,7 @@ impl Scanner {
             SortKey::CpuTimes => Primary::Number((p.stat.ticks[0] + p.stat.ticks[1]) as f64),
             // Bytes read and written since the previous scan.
             SortKey::IoCounters => Primary::Number((io[0] as f64 - io[2] as f64) + (io[1] as f64 - io[3] as f64)),
-            SortKey::Name => Primary::Text(Some(process_name(&p.stat.comm, &p.cmdline))),
+            SortKey::Name => Primary::Text(Some(process_name(&p.stat.comm, &p.cmdline).to_string())),
             SortKey::Username => Primary::Text(p.username.as_str().map(String::from)),
         }
     }
@@ -779,37 +783,6 @@ fn max_probes() -> usize {
 fn open_at(dir: &OwnedFd, name: &str) -> Option<File> {
     let fd = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).ok()?;
     Some(File::from(fd))
-}
-
-/// Read the whole of `name` under `dir` into the start of `buf`; the length
-/// read, or `None` when it cannot be opened or read (vanished, permission
-/// denied).
-fn read_at(dir: &OwnedFd, name: &str, buf: &mut Vec<u8>) -> Option<usize> {
-    read_into(&open_at(dir, name)?, buf)
-}
-
-/// Read all of `file` from offset 0 into the start of `buf` (procfs starts
-/// the text over on a read at 0). `buf` stays initialised and only grows,
-/// so no read zero-fills.
-fn read_into(file: &File, buf: &mut Vec<u8>) -> Option<usize> {
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize((2 * len).max(4096), 0);
-        }
-        match file.read_at(&mut buf[len..], len as u64) {
-            Ok(n) => {
-                len += n;
-                // procfs hands a whole file to one large enough read, so a
-                // short read is the end: it saves the read that returns 0.
-                if n == 0 || len < buf.len() {
-                    return Some(len);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
 }
 
 /// The order of a processlist element's fields (as observed from Glances;
