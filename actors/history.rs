@@ -216,9 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn a_point_is_small() {
-        assert_eq!(std::mem::size_of::<(i64, i64)>(), 16);
-        assert_eq!(std::mem::size_of::<(i64, f64)>(), 16);
+    fn a_mixed_point_stays_small() {
         assert_eq!(std::mem::size_of::<(i64, Stored)>(), 24);
     }
 
