@@ -1,100 +1,19 @@
-//! Bounded history rings (spec §11): per key, at most `history_size`
+//! Bounded history series (spec §11): per key, at most `history_size`
 //! `(local time, value)` points, oldest first.
+//!
+//! A full history is most of the daemon's heap, so it is kept small:
+//! - a plugin stamps every point of one update with the same time, so the
+//!   times are kept once per plugin, not once per series, for as long as a
+//!   series has a point in every update (one that misses an update keeps
+//!   its own times from then on);
+//! - a series' values nearly always keep one JSON shape (a number, or the
+//!   per-CPU list of quicklook), so the shape is kept once and a point is
+//!   only its numbers, 8 bytes each; a value of another shape turns the
+//!   series into plain JSON values.
 
 use std::collections::{HashMap, VecDeque};
 
-use serde_json::{Map, Value};
-
-/// A history value kept small: most are numbers; anything else (the
-/// per-CPU list of quicklook) is kept as its JSON text, a fifth of the
-/// size of the value tree, and parsed back only when history is asked for.
-/// (Boxed twice so that a `Stored` stays 16 bytes.)
-#[derive(Debug, Clone)]
-enum Stored {
-    Int(i64),
-    Float(f64),
-    #[allow(clippy::box_collection)]
-    Text(Box<Vec<u8>>),
-}
-
-impl Stored {
-    fn from(v: Value) -> Stored {
-        match &v {
-            Value::Number(n) if n.is_i64() => Stored::Int(n.as_i64().unwrap_or(0)),
-            Value::Number(n) if n.is_f64() => Stored::Float(n.as_f64().unwrap_or(0.0)),
-            _ => Stored::Text(Box::new(serde_json::to_vec(&v).unwrap_or_default())),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        match self {
-            Stored::Int(i) => Value::from(*i),
-            Stored::Float(f) => crate::json::float(*f),
-            Stored::Text(text) => serde_json::from_slice(text).unwrap_or(Value::Null),
-        }
-    }
-}
-
-/// One series' `(time, value)` points. A series' values nearly always keep
-/// one kind, so they are held unboxed, 16 bytes a point instead of 24, until
-/// a value of another kind arrives.
-#[derive(Debug)]
-enum Ring {
-    Ints(VecDeque<(i64, i64)>),
-    Floats(VecDeque<(i64, f64)>),
-    Mixed(VecDeque<(i64, Stored)>),
-}
-
-impl Ring {
-    fn new(first: &Stored) -> Ring {
-        match first {
-            Stored::Int(_) => Ring::Ints(VecDeque::new()),
-            Stored::Float(_) => Ring::Floats(VecDeque::new()),
-            Stored::Text(_) => Ring::Mixed(VecDeque::new()),
-        }
-    }
-
-    fn push(&mut self, capacity: usize, at: i64, value: Stored) {
-        match (&mut *self, value) {
-            (Ring::Ints(points), Stored::Int(i)) => push_bounded(points, capacity, (at, i)),
-            (Ring::Floats(points), Stored::Float(f)) => push_bounded(points, capacity, (at, f)),
-            (Ring::Mixed(points), value) => push_bounded(points, capacity, (at, value)),
-            (_, value) => {
-                let mut mixed: VecDeque<(i64, Stored)> = self.points().collect();
-                mixed.shrink_to_fit();
-                push_bounded(&mut mixed, capacity, (at, value));
-                *self = Ring::Mixed(mixed);
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Ring::Ints(points) => points.len(),
-            Ring::Floats(points) => points.len(),
-            Ring::Mixed(points) => points.len(),
-        }
-    }
-
-    fn points(&self) -> Box<dyn Iterator<Item = (i64, Stored)> + '_> {
-        match self {
-            Ring::Ints(points) => Box::new(points.iter().map(|&(at, i)| (at, Stored::Int(i)))),
-            Ring::Floats(points) => Box::new(points.iter().map(|&(at, f)| (at, Stored::Float(f)))),
-            Ring::Mixed(points) => Box::new(points.iter().cloned()),
-        }
-    }
-}
-
-/// Append `point`, dropping the oldest at `capacity`; grow by doubling, but
-/// never past the bound (doubling alone would reach 2048 slots for 1200).
-fn push_bounded<T>(ring: &mut VecDeque<T>, capacity: usize, point: T) {
-    if ring.len() >= capacity {
-        ring.pop_front();
-    } else if ring.len() == ring.capacity() {
-        ring.reserve_exact(ring.len().max(8).min(capacity - ring.len()));
-    }
-    ring.push_back(point);
-}
+use serde_json::{Map, Number, Value};
 
 #[derive(Debug, Default)]
 pub struct History {
@@ -102,7 +21,37 @@ pub struct History {
     /// Keys in first-seen order (Glances' dict order).
     keys: Vec<String>,
     index: HashMap<String, usize>,
-    rings: Vec<Ring>,
+    series: Vec<Series>,
+    /// Updates so far; the newest is number `updates`.
+    updates: u64,
+    /// Times of the last `capacity + 1` updates, newest last: one more than
+    /// a series holds, so that a series which has just missed an update
+    /// still finds the time of each of its points.
+    times: VecDeque<i64>,
+    /// The numbers of the value being added (reused).
+    scratch: Vec<u64>,
+}
+
+#[derive(Debug)]
+struct Series {
+    len: usize,
+    /// The update of the newest point.
+    last: u64,
+    /// The points' own times, once the series has missed an update.
+    own_times: Option<VecDeque<i64>>,
+    values: Values,
+}
+
+#[derive(Debug)]
+enum Values {
+    /// Every value has `shape`'s structure: `stride` numbers per point, each
+    /// stored as the bits of the i64, u64 or f64 at its place in `shape`.
+    Shaped {
+        shape: Value,
+        stride: usize,
+        numbers: VecDeque<u64>,
+    },
+    Any(VecDeque<Value>),
 }
 
 impl History {
@@ -118,18 +67,33 @@ impl History {
         if self.capacity == 0 {
             return;
         }
+        self.updates += 1;
+        if self.times.len() > self.capacity {
+            self.times.pop_front();
+        }
+        reserve_bounded(&mut self.times, 1, self.capacity + 1);
+        self.times.push_back(at);
         for (key, value) in points {
-            let value = Stored::from(value);
             let slot = match self.index.get(&key) {
                 Some(&i) => i,
                 None => {
                     self.index.insert(key.clone(), self.keys.len());
                     self.keys.push(key);
-                    self.rings.push(Ring::new(&value));
-                    self.rings.len() - 1
+                    self.series.push(Series::new(&value, self.updates - 1));
+                    self.series.len() - 1
                 }
             };
-            self.rings[slot].push(self.capacity, at, value);
+            let series = &mut self.series[slot];
+            if series.last == self.updates {
+                // The same key twice in one update: two points, one time.
+                series.keep_own_times(&self.times, self.updates);
+            }
+            series.push(self.capacity, self.updates, at, value, &mut self.scratch);
+        }
+        for series in &mut self.series {
+            if series.last != self.updates {
+                series.keep_own_times(&self.times, self.updates);
+            }
         }
     }
 
@@ -139,7 +103,7 @@ impl History {
 
     /// Number of points kept for `key`.
     pub fn len(&self, key: &str) -> usize {
-        self.index.get(key).map_or(0, |&i| self.rings[i].len())
+        self.index.get(key).map_or(0, |&i| self.series[i].len)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -150,19 +114,175 @@ impl History {
     /// sliced like Python's `points[-nb:]`.
     pub fn to_json(&self, only: Option<&str>, nb: i64) -> Value {
         let mut out = Map::new();
-        for (key, ring) in self.keys.iter().zip(&self.rings) {
+        for (key, series) in self.keys.iter().zip(&self.series) {
             if only.is_some_and(|k| k != key) {
                 continue;
             }
-            let skip = python_tail_start(ring.len(), nb);
-            let points = ring
-                .points()
-                .skip(skip)
-                .map(|(at, v)| Value::Array(vec![crate::timefmt::iso_local(at).into(), v.to_json()]))
+            let points = (python_tail_start(series.len, nb)..series.len)
+                .map(|i| {
+                    let at = series.time(i, &self.times, self.updates);
+                    Value::Array(vec![crate::timefmt::iso_local(at).into(), series.values.get(i)])
+                })
                 .collect();
             out.insert(key.clone(), Value::Array(points));
         }
         Value::Object(out)
+    }
+}
+
+impl Series {
+    /// An empty series shaped like `first`, as if its last point were at
+    /// update `last`.
+    fn new(first: &Value, last: u64) -> Series {
+        let mut numbers = Vec::new();
+        numbers_of(first, first, &mut numbers);
+        Series {
+            len: 0,
+            last,
+            own_times: None,
+            values: Values::Shaped {
+                shape: first.clone(),
+                stride: numbers.len(),
+                numbers: VecDeque::new(),
+            },
+        }
+    }
+
+    fn push(&mut self, capacity: usize, update: u64, at: i64, value: Value, scratch: &mut Vec<u64>) {
+        if let Some(times) = &mut self.own_times {
+            if self.len == capacity {
+                times.pop_front();
+            }
+            reserve_bounded(times, 1, capacity);
+            times.push_back(at);
+        }
+        self.values.push(capacity, self.len, value, scratch);
+        self.len = (self.len + 1).min(capacity);
+        self.last = update;
+    }
+
+    /// The time of point `i` (0 = oldest).
+    fn time(&self, i: usize, shared: &VecDeque<i64>, updates: u64) -> i64 {
+        if let Some(times) = &self.own_times {
+            return times[i];
+        }
+        let update = self.last - (self.len - 1 - i) as u64;
+        let age = usize::try_from(updates - update).unwrap_or(usize::MAX);
+        shared[shared.len() - 1 - age]
+    }
+
+    /// Copy the shared times of this series' points, before they leave the
+    /// shared window.
+    fn keep_own_times(&mut self, shared: &VecDeque<i64>, updates: u64) {
+        if self.own_times.is_none() {
+            let times = (0..self.len).map(|i| self.time(i, shared, updates)).collect();
+            self.own_times = Some(times);
+        }
+    }
+}
+
+impl Values {
+    fn push(&mut self, capacity: usize, len: usize, value: Value, scratch: &mut Vec<u64>) {
+        if let Values::Shaped { shape, stride, numbers } = self {
+            scratch.clear();
+            if numbers_of(shape, &value, scratch) {
+                if len == capacity {
+                    numbers.drain(..*stride);
+                }
+                reserve_bounded(numbers, *stride, capacity * *stride);
+                numbers.extend(scratch.iter());
+                return;
+            }
+            let all: VecDeque<Value> = (0..len).map(|i| self.get(i)).collect();
+            *self = Values::Any(all);
+        }
+        if let Values::Any(values) = self {
+            if len == capacity {
+                values.pop_front();
+            }
+            reserve_bounded(values, 1, capacity);
+            values.push_back(value);
+        }
+    }
+
+    /// Point `i`'s value.
+    fn get(&self, i: usize) -> Value {
+        match self {
+            Values::Shaped { shape, stride, numbers } => {
+                let mut point = numbers.range(i * stride..(i + 1) * stride).copied();
+                rebuild(shape, &mut point)
+            }
+            Values::Any(values) => values[i].clone(),
+        }
+    }
+}
+
+/// Append `value`'s numbers to `out` in document order, if `value` has
+/// `shape`'s structure: the same keys, lengths, strings and literals, and
+/// numbers of the same kind at the same places.
+fn numbers_of(shape: &Value, value: &Value, out: &mut Vec<u64>) -> bool {
+    match (shape, value) {
+        (Value::Number(s), Value::Number(v)) if kind(s) == kind(v) => {
+            out.push(match kind(v) {
+                NumberKind::Signed => v.as_i64().unwrap_or(0) as u64,
+                NumberKind::Unsigned => v.as_u64().unwrap_or(0),
+                NumberKind::Float => v.as_f64().unwrap_or(0.0).to_bits(),
+            });
+            true
+        }
+        (Value::Array(s), Value::Array(v)) => s.len() == v.len() && s.iter().zip(v).all(|(s, v)| numbers_of(s, v, out)),
+        (Value::Object(s), Value::Object(v)) => {
+            s.len() == v.len()
+                && s.iter()
+                    .zip(v)
+                    .all(|((sk, s), (vk, v))| sk == vk && numbers_of(s, v, out))
+        }
+        (Value::Number(_), _) | (_, Value::Number(_)) => false,
+        (s, v) => s == v,
+    }
+}
+
+/// `shape` with its numbers taken, in order, from `numbers`.
+fn rebuild(shape: &Value, numbers: &mut impl Iterator<Item = u64>) -> Value {
+    match shape {
+        Value::Number(n) => {
+            let bits = numbers.next().unwrap_or(0);
+            match kind(n) {
+                NumberKind::Signed => Value::from(bits as i64),
+                NumberKind::Unsigned => Value::from(bits),
+                NumberKind::Float => crate::json::float(f64::from_bits(bits)),
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| rebuild(v, numbers)).collect()),
+        Value::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), rebuild(v, numbers))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum NumberKind {
+    Signed,
+    Unsigned,
+    Float,
+}
+
+fn kind(n: &Number) -> NumberKind {
+    if n.is_i64() {
+        NumberKind::Signed
+    } else if n.is_u64() {
+        NumberKind::Unsigned
+    } else {
+        NumberKind::Float
+    }
+}
+
+/// Make room for `extra` more items, growing by doubling but never past
+/// `bound` (doubling alone would reach 2048 slots for 1200).
+fn reserve_bounded<T>(deque: &mut VecDeque<T>, extra: usize, bound: usize) {
+    let len = deque.len();
+    if len + extra > deque.capacity() {
+        let grow = len.max(8 * extra).min(bound.saturating_sub(len)).max(extra);
+        deque.reserve_exact(grow);
     }
 }
 
@@ -202,26 +322,77 @@ mod tests {
         assert_eq!(h.to_json(Some("user"), i64::MIN)["user"].as_array().unwrap().len(), 0);
     }
 
+    /// Each point's `(time, value)` of `key`.
+    fn points(h: &History, key: &str) -> Vec<(i64, Value)> {
+        let series = &h.series[h.index[key]];
+        (0..series.len)
+            .map(|i| (series.time(i, &h.times, h.updates), series.values.get(i)))
+            .collect()
+    }
+
     #[test]
-    fn rings_hold_no_more_than_the_bound_and_keep_structured_values() {
+    fn full_series_take_eight_bytes_a_number_and_share_their_times() {
         let mut h = History::new(1200);
-        let percpu = json!([{"cpu_number": 0, "total": 12.5, "user": 3}]);
+        let percpu = |i: i64| json!([{"key": "cpu_number", "cpu_number": 0, "total": 12.5 + i as f64, "user": i}]);
         for i in 0..1500 {
-            h.add(i, vec![("cpu".into(), json!(1.5)), ("percpu".into(), percpu.clone())]);
+            h.add(i, vec![("cpu".into(), json!(1.5)), ("percpu".into(), percpu(i))]);
         }
-        assert!(h.rings.iter().all(|r| r.len() == 1200));
-        assert!(matches!(&h.rings[0], Ring::Floats(p) if p.capacity() <= 1200));
-        assert!(matches!(&h.rings[1], Ring::Mixed(p) if p.capacity() <= 1200));
-        assert_eq!(h.to_json(Some("percpu"), 1)["percpu"][0][1], percpu);
+        assert!(h.series.iter().all(|s| s.len == 1200 && s.own_times.is_none()));
+        assert!(h.times.capacity() <= 1201);
+        let Values::Shaped { stride, numbers, .. } = &h.series[1].values else {
+            panic!("percpu kept as values");
+        };
+        assert_eq!(*stride, 3);
+        assert_eq!(numbers.len(), 3600);
+        assert!(numbers.capacity() <= 3600);
+        assert_eq!(h.to_json(Some("percpu"), 1)["percpu"][0][1], percpu(1499));
+        assert_eq!(points(&h, "percpu")[0], (300, percpu(300)));
+        assert_eq!(points(&h, "cpu")[1199], (1499, json!(1.5)));
     }
 
     #[test]
-    fn a_mixed_point_stays_small() {
-        assert_eq!(std::mem::size_of::<(i64, Stored)>(), 24);
+    fn numbers_come_back_exactly_with_their_kind() {
+        let mut h = History::new(4);
+        let values = [json!(0.1 + 0.2), json!(-7), json!(u64::MAX), json!(1e300), json!(0.0)];
+        for (i, v) in values.iter().enumerate() {
+            h.add(i as i64, vec![(format!("k{i}"), v.clone())]);
+        }
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(points(&h, &format!("k{i}")), [(i as i64, v.clone())]);
+        }
+        assert_eq!(
+            crate::json::to_bytes(&h.to_json(Some("k0"), 0)),
+            crate::json::to_bytes(&json!({"k0": [[crate::timefmt::iso_local(0), 0.1 + 0.2]]}))
+        );
     }
 
     #[test]
-    fn a_series_that_changes_kind_keeps_every_point() {
+    fn a_series_that_misses_updates_keeps_the_time_of_each_point() {
+        let mut h = History::new(3);
+        h.add(10, vec![("a".into(), json!(1)), ("b".into(), json!(1))]);
+        h.add(20, vec![("a".into(), json!(2))]);
+        h.add(
+            30,
+            vec![("a".into(), json!(3)), ("b".into(), json!(3)), ("c".into(), json!(3))],
+        );
+        for at in [40, 50, 60] {
+            h.add(at, vec![("b".into(), json!(at)), ("c".into(), json!(at))]);
+        }
+        assert_eq!(points(&h, "a"), [(10, json!(1)), (20, json!(2)), (30, json!(3))]);
+        assert_eq!(points(&h, "b"), [(40, json!(40)), (50, json!(50)), (60, json!(60))]);
+        assert_eq!(points(&h, "c"), [(40, json!(40)), (50, json!(50)), (60, json!(60))]);
+        assert!(h.series[h.index["c"]].own_times.is_none());
+        assert!(
+            h.series
+                .iter()
+                .all(|s| s.own_times.as_ref().is_none_or(|t| t.capacity() <= 3))
+        );
+        h.add(70, vec![("k".into(), json!(1)), ("k".into(), json!(2))]);
+        assert_eq!(points(&h, "k"), [(70, json!(1)), (70, json!(2))]);
+    }
+
+    #[test]
+    fn a_series_that_changes_shape_keeps_every_point() {
         let mut h = History::new(3);
         for (at, v) in [
             (1, json!(1)),
@@ -232,18 +403,13 @@ mod tests {
         ] {
             h.add(at, vec![("v".into(), v)]);
         }
-        assert!(matches!(h.rings[0], Ring::Mixed(_)));
-        let values: Vec<Value> = h.to_json(None, 0)["v"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p[1].clone())
-            .collect();
-        assert_eq!(values, [json!(2.5), json!("x"), json!(3)]);
-        let mut ints = History::new(3);
-        ints.add(1, vec![("n".into(), json!(7))]);
-        assert!(matches!(ints.rings[0], Ring::Ints(_)));
-        assert_eq!(ints.to_json(None, 0)["n"][0][1], json!(7));
+        assert!(matches!(h.series[0].values, Values::Any(_)));
+        assert_eq!(points(&h, "v"), [(3, json!(2.5)), (4, json!("x")), (5, json!(3))]);
+        let mut list = History::new(3);
+        list.add(1, vec![("l".into(), json!([1, "x"]))]);
+        list.add(2, vec![("l".into(), json!([2, "y"]))]);
+        assert!(matches!(list.series[0].values, Values::Any(_)));
+        assert_eq!(points(&list, "l"), [(1, json!([1, "x"])), (2, json!([2, "y"]))]);
     }
 
     #[test]
