@@ -407,8 +407,10 @@ pub struct Scanner {
     buf: Vec<u8>,
     /// `<pid>/<file>`, reused for every read.
     path: String,
-    /// Elements of a spent table, reused by [`Scanner::element`].
-    spare: Vec<Value>,
+    /// Elements of a spent table by pid, reused by [`Scanner::element`]
+    /// for the same process: its strings and lists are then mostly equal
+    /// already and not copied again.
+    spare: HashMap<u32, Map<String, Value>>,
     /// Probes held at most (each costs a descriptor and a kernel page).
     max_probes: usize,
     /// Probes held after the scan so far; none when /proc is not procfs
@@ -430,7 +432,7 @@ impl Scanner {
             last_scan: None,
             buf: Vec::new(),
             path: String::with_capacity(32),
-            spare: Vec::new(),
+            spare: HashMap::new(),
             max_probes: max_probes(),
             probes: 0,
         }
@@ -475,7 +477,7 @@ impl Scanner {
         }
         rows.sort_by(by_rank);
         // Spares left over (processes that exited) are not kept for later.
-        self.spare = Vec::new();
+        self.spare = HashMap::new();
         Some((counts, rows.into_iter().map(|r| r.element).collect()))
     }
 
@@ -666,8 +668,8 @@ impl Scanner {
     /// The processlist element, in a recycled element's map when there is
     /// one: only the values are rewritten, in place where they fit.
     fn element(&mut self, p: &Proc, time_since_update: &Value) -> Value {
-        let mut m = match self.spare.pop() {
-            Some(Value::Object(m)) if m.len() == ELEMENT_FIELDS.len() => m,
+        let mut m = match self.spare.remove(&p.pid) {
+            Some(m) if m.len() == ELEMENT_FIELDS.len() => m,
             _ => ELEMENT_FIELDS.iter().map(|k| (k.to_string(), Value::Null)).collect(),
         };
         let mut values = m.values_mut();
@@ -701,7 +703,13 @@ impl Scanner {
     /// allocations, and dropping a table as many frees).
     pub fn recycle(&mut self, table: Arc<Value>) {
         if let Ok(Value::Array(elements)) = Arc::try_unwrap(table) {
-            self.spare = elements;
+            self.spare = elements
+                .into_iter()
+                .filter_map(|e| match e {
+                    Value::Object(m) => Some((u32::try_from(m.get("pid")?.as_u64()?).ok()?, m)),
+                    _ => None,
+                })
+                .collect();
         }
     }
 
@@ -1344,9 +1352,30 @@ mod tests {
         let (mut recycling, mut fresh) = (Scanner::new(&env), Scanner::new(&env));
         let (_, first) = recycling.scan(|| at).unwrap();
         fresh.scan(|| at).unwrap();
-        // Elements go to other processes than the ones they described, and
-        // one is not a processlist element at all.
-        let mut spent: Vec<Value> = first.into_iter().rev().collect();
+        // Every field but the pid of a spent element is wrong (values of
+        // another kind, or another process's), one element has an unknown
+        // pid, and one is not a processlist element at all.
+        let junk = [
+            Value::from("junk"),
+            Value::from(vec![9, 9]),
+            Value::Null,
+            Value::from(1.5),
+        ];
+        let mut spent: Vec<Value> = first
+            .iter()
+            .map(|e| {
+                let mut m = e.as_object().unwrap().clone();
+                for (i, (key, value)) in m.iter_mut().enumerate() {
+                    if key != "pid" {
+                        *value = junk[i % junk.len()].clone();
+                    }
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let mut stranger = first[0].as_object().unwrap().clone();
+        stranger.insert("pid".into(), Value::from(999_999));
+        spent.push(Value::Object(stranger));
         spent.push(Value::from("not an element"));
         recycling.recycle(Arc::new(Value::Array(spent)));
         add_utime(dir.path(), 1, 7);
