@@ -88,17 +88,32 @@ struct Slot {
     limits_json: Bytes,
     history: History,
     updates: u64,
+    /// Whether a request took the stats (views) text since the last update.
+    stats_asked: bool,
+    views_asked: bool,
 }
 
 impl Slot {
+    /// The stats text, for a request.
     fn stats_json(&mut self) -> Bytes {
+        self.stats_asked = true;
+        self.stats_text()
+    }
+
+    /// The views text, for a request.
+    fn views_json(&mut self) -> Bytes {
+        self.views_asked = true;
+        self.views_text()
+    }
+
+    fn stats_text(&mut self) -> Bytes {
         let stats = &self.stats;
         self.stats_json
             .get_or_insert_with(|| Bytes::from(to_bytes(stats)))
             .clone()
     }
 
-    fn views_json(&mut self) -> Bytes {
+    fn views_text(&mut self) -> Bytes {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json
             .get_or_insert_with(|| match views {
@@ -145,6 +160,8 @@ impl Aggregator {
                     limits_json: Bytes::from(to_bytes(&limits.to_json())),
                     history: History::new(if history_enabled { history_size } else { 0 }),
                     updates: 0,
+                    stats_asked: false,
+                    views_asked: false,
                 },
             );
             order.push(name);
@@ -194,6 +211,16 @@ impl Aggregator {
         slot.views = views;
         slot.views_json = None;
         slot.updates += 1;
+        // Texts asked for since the last update are being polled (a
+        // dashboard is open): write the new ones now, while the stats just
+        // collected are still in the CPU's caches, not seconds later on the
+        // next request.
+        if std::mem::take(&mut slot.stats_asked) {
+            slot.stats_text();
+        }
+        if std::mem::take(&mut slot.views_asked) {
+            slot.views_text();
+        }
         self.all_cache = None;
         self.all_views_cache = None;
     }
@@ -440,6 +467,29 @@ impl Handler<UpdateCount> for Aggregator {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn texts_asked_for_since_the_last_update_are_written_at_the_next_one() {
+        let mut agg = Aggregator::new(vec![("load", true, Limits::default())], 0, false);
+        let written = |agg: &Aggregator| {
+            let slot = &agg.slots["load"];
+            (slot.stats_json.is_some(), slot.views_json.is_some())
+        };
+        agg.store("load", Arc::new(json!({"min1": 1.0})), None);
+        assert_eq!(written(&agg), (false, false), "nobody asked: nothing written");
+        agg.answer(Query::Plugin("load".into())).unwrap();
+        agg.store("load", Arc::new(json!({"min1": 2.0})), None);
+        assert_eq!(written(&agg), (true, false));
+        assert_eq!(
+            &agg.answer(Query::Plugin("load".into())).unwrap().body[..],
+            b"{\"min1\":2.0}"
+        );
+        agg.answer(Query::AllViews).unwrap();
+        agg.store("load", Arc::new(json!({"min1": 3.0})), None);
+        assert_eq!(written(&agg), (true, true));
+        agg.store("load", Arc::new(json!({"min1": 4.0})), None);
+        assert_eq!(written(&agg), (false, false), "not asked since: nothing written");
+    }
 
     #[test]
     fn value_lookup_semantics() {
