@@ -416,6 +416,8 @@ pub struct Scanner {
     /// Probes held after the scan so far; none when /proc is not procfs
     /// (a fixture tree: a handle could outlive a replaced file).
     probes: usize,
+    /// /proc/stat's count of processes created since boot, at the last scan.
+    forks: Option<u64>,
 }
 
 impl Scanner {
@@ -435,6 +437,7 @@ impl Scanner {
             spare: HashMap::new(),
             max_probes: max_probes(),
             probes: 0,
+            forks: None,
         }
     }
 
@@ -444,10 +447,17 @@ impl Scanner {
     pub fn scan(&mut self, clock: impl Fn() -> Instant) -> Option<(Counts, Vec<Value>)> {
         let proc_root = self.env.proc_root();
         let proc_dir = open_dir(&proc_root)?;
-        let mut pids: Vec<u32> = std::fs::read_dir(&proc_root)
-            .ok()?
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
+        let procfs = super::held::regenerated_on_read(&proc_dir);
+        let forks = procfs.then(|| forks_since_boot(&self.env)).flatten();
+        let mut pids: Vec<u32> = if must_list(procfs, forks, self.forks, self.known.is_empty()) {
+            std::fs::read_dir(&proc_root)
+                .ok()?
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        } else {
+            self.known.keys().copied().collect()
+        };
+        self.forks = forks;
         pids.sort_unstable();
 
         self.sort_key = self.fixed_sort.unwrap_or_else(|| {
@@ -459,7 +469,7 @@ impl Scanner {
         let mut rows = Vec::with_capacity(pids.len());
         let mut previous = std::mem::take(&mut self.known);
         self.known.reserve(pids.len());
-        self.probes = match super::held::regenerated_on_read(&proc_dir) {
+        self.probes = match procfs {
             true => 0,
             false => self.max_probes,
         };
@@ -770,6 +780,27 @@ fn io_counters(current: Option<[u64; 2]>, previous: Option<[u64; 2]>) -> [u64; 5
 fn memory_info(pages: [u64; 7], page_size: u64) -> [u64; 7] {
     let [size, resident, shared, text, lib, data, dirty] = pages.map(|p| p * page_size);
     [resident, size, shared, text, lib, data, dirty]
+}
+
+/// Processes (and threads) created since boot, in every pid namespace:
+/// `processes` in /proc/stat.
+fn forks_since_boot(env: &Env) -> Option<u64> {
+    let text = env.read("proc/stat").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("processes "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether the scan must list /proc. When nothing was created since the
+/// last scan, the processes are the ones known then, less those that have
+/// exited (reading them fails, and they are skipped as in any scan).
+/// Listing /proc costs the kernel about five times reading /proc/stat (30 vs
+/// 6 µs with 120 processes here), and an idle host forks rarely. Only on
+/// procfs: a fixture tree has no such counter to trust.
+fn must_list(procfs: bool, forks: Option<u64>, forks_then: Option<u64>, none_known: bool) -> bool {
+    !procfs || forks.is_none() || forks != forks_then || none_known
 }
 
 fn open_dir(path: &Path) -> Option<OwnedFd> {
@@ -1412,6 +1443,36 @@ mod tests {
         assert_eq!(count.published.len(), 2);
         let current = Arc::clone(&env.processes.read().unwrap());
         assert!(Arc::ptr_eq(&current, &count.published[1]));
+    }
+
+    #[test]
+    fn proc_is_listed_unless_nothing_was_created_since_the_last_scan() {
+        assert!(!must_list(true, Some(7), Some(7), false));
+        assert!(must_list(true, Some(8), Some(7), false), "a fork since");
+        assert!(must_list(true, Some(7), Some(7), true), "first scan");
+        assert!(must_list(true, None, None, false), "no counter");
+        assert!(must_list(false, Some(7), Some(7), false), "not procfs");
+    }
+
+    #[test]
+    fn live_scans_see_a_new_process_and_drop_an_exited_one() {
+        let env = env_at(Path::new("/"), "");
+        let mut scanner = Scanner::new(&env);
+        let pids = |scanner: &mut Scanner| -> Vec<u64> {
+            let (_, table) = scanner.scan(Instant::now).unwrap();
+            table.iter().filter_map(|e| e["pid"].as_u64()).collect()
+        };
+        let before = pids(&mut scanner);
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = u64::from(child.id());
+        assert!(!before.contains(&pid));
+        assert!(pids(&mut scanner).contains(&pid));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // No fork between these two scans (unless another test forks): the
+        // second one reuses the known pids and must still drop the child.
+        assert!(!pids(&mut scanner).contains(&pid));
+        assert!(!pids(&mut scanner).contains(&pid));
     }
 
     #[test]
