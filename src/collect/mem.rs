@@ -150,6 +150,10 @@ fn used_over_total(stats: &Value, limits: &Limits, d: &mut Decorator, plugin: &s
 pub struct MemSwap {
     env: Env,
     interval: Interval,
+    /// Bytes swapped in and out, as last read.
+    traffic: Option<(u64, u64)>,
+    /// Whether a swap device existed at the last collection.
+    had_swap: bool,
 }
 
 impl MemSwap {
@@ -157,7 +161,21 @@ impl MemSwap {
         MemSwap {
             env: env.clone(),
             interval: Interval::default(),
+            traffic: None,
+            had_swap: false,
         }
+    }
+
+    /// Swap traffic since boot. Without a swap device nothing is swapped,
+    /// so /proc/vmstat (some 180 counters the kernel formats on every read)
+    /// is read again only while one exists, and once after the last one
+    /// goes (swapoff swaps everything back in first).
+    fn traffic(&mut self, swap_total: u64) -> (u64, u64) {
+        if swap_total > 0 || self.had_swap || self.traffic.is_none() {
+            self.traffic = Some(swap_traffic(&self.env.read("proc/vmstat").unwrap_or_default()));
+        }
+        self.had_swap = swap_total > 0;
+        self.traffic.unwrap_or_default()
     }
 }
 
@@ -191,7 +209,7 @@ impl Plugin for MemSwap {
             return Value::Object(Map::new());
         };
         let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(&text));
-        let (sin, sout) = swap_traffic(&self.env.read("proc/vmstat").unwrap_or_default());
+        let (sin, sout) = self.traffic(total);
         let mut m = Map::new();
         m.insert("total".into(), total.into());
         m.insert("used".into(), used.into());
@@ -234,5 +252,32 @@ mod tests {
         assert_eq!((total, used, free, percent), (1024000000, 256000000, 768000000, 25.0));
         assert_eq!(swap_traffic("pswpin 3\npswpout 5\n"), (3 * 4096, 5 * 4096));
         assert_eq!(swap_from_meminfo(&HashMap::new()), (0, 0, 0, 0.0));
+    }
+
+    #[test]
+    fn vmstat_is_read_again_only_while_a_swap_device_exists() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("proc")).unwrap();
+        let write = |swap_kib: u64, pswpin: u64| {
+            std::fs::write(
+                root.path().join("proc/meminfo"),
+                format!("SwapTotal: {swap_kib} kB\nSwapFree: 0 kB\n"),
+            )
+            .unwrap();
+            std::fs::write(root.path().join("proc/vmstat"), format!("pswpin {pswpin}\npswpout 0\n")).unwrap();
+        };
+        let config = std::sync::Arc::new(crate::config::Config::default());
+        let mut swap = MemSwap::new(&Env::new(root.path(), config));
+        let sin = |swap: &mut MemSwap| swap.collect()["sin"].as_u64().unwrap() / 4096;
+        write(0, 1);
+        assert_eq!(sin(&mut swap), 1, "read once");
+        write(0, 2);
+        assert_eq!(sin(&mut swap), 1, "no swap: not read again");
+        write(1000, 3);
+        assert_eq!(sin(&mut swap), 3);
+        write(0, 4);
+        assert_eq!(sin(&mut swap), 4, "read once more after swapoff");
+        write(0, 5);
+        assert_eq!(sin(&mut swap), 4);
     }
 }
