@@ -106,10 +106,7 @@ impl Limits {
         if !value.is_finite() {
             return Level::Default;
         }
-        let threshold = |level: &str| {
-            self.get_stat(plugin, header, level, |v| v.as_f64().is_some())
-                .and_then(LimitValue::as_f64)
-        };
+        let threshold = |level: &str| self.threshold(plugin, header, level);
         let Some(critical) = threshold("critical") else {
             return Level::Default;
         };
@@ -134,11 +131,14 @@ impl Limits {
 
     /// The careful, warning and critical thresholds of a stat, when all exist.
     pub fn thresholds(&self, plugin: &str, header: &str) -> Option<[f64; 3]> {
-        let get = |level: &str| {
-            self.get_stat(plugin, header, level, |v| v.as_f64().is_some())
-                .and_then(LimitValue::as_f64)
-        };
+        let get = |level: &str| self.threshold(plugin, header, level);
         Some([get("careful")?, get("warning")?, get("critical")?])
+    }
+
+    /// The number `<plugin>_<header>_<level>`, else `<plugin>_<level>`.
+    fn threshold(&self, plugin: &str, header: &str, level: &str) -> Option<f64> {
+        self.get_stat(plugin, header, level, |v| v.as_f64().is_some())
+            .and_then(LimitValue::as_f64)
     }
 
     /// Whether `<stat>_log` (then `<plugin>_log`) switches logging on; else
