@@ -68,11 +68,7 @@ impl History {
             return;
         }
         self.updates += 1;
-        if self.times.len() > self.capacity {
-            self.times.pop_front();
-        }
-        reserve_bounded(&mut self.times, 1, self.capacity + 1);
-        self.times.push_back(at);
+        push_bounded(&mut self.times, self.capacity + 1, at);
         for (key, value) in points {
             let slot = match self.index.get(&key) {
                 Some(&i) => i,
@@ -99,15 +95,6 @@ impl History {
 
     pub fn contains(&self, key: &str) -> bool {
         self.index.contains_key(key)
-    }
-
-    /// Number of points kept for `key`.
-    pub fn len(&self, key: &str) -> usize {
-        self.index.get(key).map_or(0, |&i| self.series[i].len)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// `{key: [[iso time, value], ...]}` for every key (or only `only`),
@@ -150,11 +137,7 @@ impl Series {
 
     fn push(&mut self, capacity: usize, update: u64, at: i64, value: Value, scratch: &mut Vec<u64>) {
         if let Some(times) = &mut self.own_times {
-            if self.len == capacity {
-                times.pop_front();
-            }
-            reserve_bounded(times, 1, capacity);
-            times.push_back(at);
+            push_bounded(times, capacity, at);
         }
         self.values.push(capacity, self.len, value, scratch);
         self.len = (self.len + 1).min(capacity);
@@ -197,11 +180,7 @@ impl Values {
             *self = Values::Any(all);
         }
         if let Values::Any(values) = self {
-            if len == capacity {
-                values.pop_front();
-            }
-            reserve_bounded(values, 1, capacity);
-            values.push_back(value);
+            push_bounded(values, capacity, value);
         }
     }
 
@@ -222,14 +201,12 @@ impl Values {
 /// numbers of the same kind at the same places.
 fn numbers_of(shape: &Value, value: &Value, out: &mut Vec<u64>) -> bool {
     match (shape, value) {
-        (Value::Number(s), Value::Number(v)) if kind(s) == kind(v) => {
-            out.push(match kind(v) {
-                NumberKind::Signed => v.as_i64().unwrap_or(0) as u64,
-                NumberKind::Unsigned => v.as_u64().unwrap_or(0),
-                NumberKind::Float => v.as_f64().unwrap_or(0.0).to_bits(),
-            });
-            true
-        }
+        (Value::Number(s), Value::Number(v)) => match (kind(s), kind(v)) {
+            (NumberKind::Signed, NumberKind::Signed) => push_bits(out, v.as_i64().map(|i| i as u64)),
+            (NumberKind::Unsigned, NumberKind::Unsigned) => push_bits(out, v.as_u64()),
+            (NumberKind::Float, NumberKind::Float) => push_bits(out, v.as_f64().map(f64::to_bits)),
+            _ => false,
+        },
         (Value::Array(s), Value::Array(v)) => s.len() == v.len() && s.iter().zip(v).all(|(s, v)| numbers_of(s, v, out)),
         (Value::Object(s), Value::Object(v)) => {
             s.len() == v.len()
@@ -240,6 +217,12 @@ fn numbers_of(shape: &Value, value: &Value, out: &mut Vec<u64>) -> bool {
         (Value::Number(_), _) | (_, Value::Number(_)) => false,
         (s, v) => s == v,
     }
+}
+
+/// Append `bits` when there are any.
+fn push_bits(out: &mut Vec<u64>, bits: Option<u64>) -> bool {
+    out.extend(bits);
+    bits.is_some()
 }
 
 /// `shape` with its numbers taken, in order, from `numbers`.
@@ -259,7 +242,6 @@ fn rebuild(shape: &Value, numbers: &mut impl Iterator<Item = u64>) -> Value {
     }
 }
 
-#[derive(PartialEq, Eq)]
 enum NumberKind {
     Signed,
     Unsigned,
@@ -274,6 +256,15 @@ fn kind(n: &Number) -> NumberKind {
     } else {
         NumberKind::Float
     }
+}
+
+/// Append `item`, dropping the oldest when `bound` items are held.
+fn push_bounded<T>(deque: &mut VecDeque<T>, bound: usize, item: T) {
+    if deque.len() >= bound {
+        deque.pop_front();
+    }
+    reserve_bounded(deque, 1, bound);
+    deque.push_back(item);
 }
 
 /// Make room for `extra` more items, growing by doubling but never past
@@ -310,7 +301,7 @@ mod tests {
                 vec![("user".into(), json!(i)), ("system".into(), json!(0.5))],
             );
         }
-        assert_eq!(h.len("user"), 3);
+        assert_eq!(points(&h, "user").len(), 3);
         let v = h.to_json(None, 0);
         let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["user", "system"]);
@@ -416,7 +407,7 @@ mod tests {
     fn size_zero_stores_nothing() {
         let mut h = History::new(0);
         h.add(1, vec![("a".into(), json!(1))]);
-        assert!(h.is_empty());
+        assert!(h.keys.is_empty() && h.times.is_empty());
     }
 
     #[test]
