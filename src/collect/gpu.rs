@@ -5,8 +5,9 @@
 //! collection, and if that fails the plugin answers `[]` for good after one
 //! log line (Glances also initialises NVML once).
 
-use nvml_wrapper::Nvml;
 use nvml_wrapper::enum_wrappers::device::TemperatureSensor;
+use nvml_wrapper::{Device, Nvml};
+use nvml_wrapper_sys::bindings::{nvmlMemory_t, nvmlReturn_enum_NVML_SUCCESS};
 use serde_json::{Map, Value, json};
 
 use super::{Env, Plugin};
@@ -82,16 +83,33 @@ pub struct GpuReading {
 
 fn read_device(nvml: &Nvml, index: u32) -> Option<GpuReading> {
     let device = nvml.device_by_index(index).ok()?;
-    let memory = device.memory_info().ok();
+    let memory = memory_info_v1(nvml, &device);
     Some(GpuReading {
         name: device.name().ok(),
-        memory_used: memory.as_ref().map(|m| m.used),
-        memory_total: memory.as_ref().map(|m| m.total),
+        memory_used: memory.map(|m| m.used),
+        memory_total: memory.map(|m| m.total),
         utilization: device.utilization_rates().ok().map(|u| u.gpu),
         temperature: device.temperature(TemperatureSensor::Gpu).ok(),
         // pynvml's nvmlDeviceGetFanSpeed reads fan 0; fanless boards fail.
         fan_speed: device.fan_speed(0).ok(),
     })
+}
+
+/// The first memory query, `nvmlDeviceGetMemoryInfo`, which Glances (through
+/// py3nvml) calls and every driver has. nvml-wrapper only calls `_v2`, whose
+/// `used` leaves out the driver's reserved memory (so `mem` would read lower
+/// than Glances') and which drivers before 510 lack.
+fn memory_info_v1(nvml: &Nvml, device: &Device) -> Option<nvmlMemory_t> {
+    let query = nvml.lib().nvmlDeviceGetMemoryInfo.as_ref().ok()?;
+    let mut memory = nvmlMemory_t {
+        total: 0,
+        free: 0,
+        used: 0,
+    };
+    // SAFETY: the handle comes from this NVML instance, which outlives the
+    // call, and `memory` is the plain struct the v1 query fills.
+    let status = unsafe { query(device.handle(), &mut memory) };
+    (status == nvmlReturn_enum_NVML_SUCCESS).then_some(memory)
 }
 
 /// One GPU in Glances' field order; `mem` is used/total in percent,
@@ -210,6 +228,47 @@ mod tests {
         assert!(matches!(gpu.nvml, NvmlState::Unavailable));
         // Second call does not retry (and so does not log again).
         assert_eq!(gpu.collect(), json!([]));
+    }
+
+    /// Runs for real only where an NVIDIA driver is (this CI has none): each
+    /// GPU NVML lists is one element, read as NVML reads it then.
+    #[test]
+    fn with_nvml_each_gpu_is_reported_as_nvml_reads_it() {
+        let Ok(nvml) = init_nvml() else {
+            eprintln!("no NVML here: the real-GPU path is not testable");
+            return;
+        };
+        let mut gpu = Gpu::new(&Env::new("/", Default::default()));
+        let stats = gpu.collect();
+        let gpus = stats.as_array().expect("a list");
+        assert_eq!(gpus.len() as u32, nvml.device_count().unwrap());
+        for (index, element) in gpus.iter().enumerate() {
+            let device = nvml.device_by_index(index as u32).unwrap();
+            eprintln!("gpu {index}: {element}");
+            assert_eq!(element["key"], "gpu_id");
+            assert_eq!(element["gpu_id"], index);
+            assert_eq!(element["name"], device.name().unwrap());
+            let v1 = memory_info_v1(&nvml, &device).expect("every driver answers the v1 memory query");
+            let v2 = device.memory_info().unwrap();
+            eprintln!(
+                "  v1 {v1:?}, v2 total {} free {} used {} reserved {}",
+                v2.total, v2.free, v2.used, v2.reserved
+            );
+            // v1 counts the driver's reserved memory as used; v2 does not.
+            assert!(v1.used >= v2.used, "v1 used {} < v2 used {}", v1.used, v2.used);
+            let mem = element["mem"].as_f64().expect("mem is a number");
+            let now = v1.used as f64 * 100.0 / v1.total as f64;
+            assert!(
+                (0.0..=100.0).contains(&mem) && (mem - now).abs() < 1.0,
+                "mem {mem}, now {now}"
+            );
+            if let Some(proc) = element["proc"].as_u64() {
+                assert!(proc <= 100, "utilisation {proc}");
+            }
+            if let Some(celsius) = element["temperature"].as_u64() {
+                assert!((1..=125).contains(&celsius), "temperature {celsius}");
+            }
+        }
     }
 
     #[test]
