@@ -45,11 +45,21 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Plugins to disable, comma-separated (`all` together with --enable-plugin)
-    #[arg(long, value_name = "PLUGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        visible_alias = "disable-plugins",
+        value_name = "PLUGINS",
+        value_delimiter = ','
+    )]
     pub disable_plugin: Vec<String>,
 
     /// Plugins to enable even if the config disables them, comma-separated
-    #[arg(long, value_name = "PLUGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        visible_alias = "enable-plugins",
+        value_name = "PLUGINS",
+        value_delimiter = ','
+    )]
     pub enable_plugin: Vec<String>,
 
     /// Accepted for compatibility: glint collects in the background, so there is no request cache to tune
@@ -83,6 +93,103 @@ pub struct Cli {
     /// Debug logging (same as RUST_LOG=debug)
     #[arg(short = 'd', long)]
     pub debug: bool,
+
+    /// Leave out of processcount and processlist every process whose real group is root (gid 0), as Glances does to hide kernel threads
+    #[arg(long = "hide-kernel-threads", help_heading = "Processes")]
+    pub hide_kernel_threads: bool,
+
+    /// Sort processlist by this key, instead of switching automatically during alerts
+    #[arg(long = "sort-processes", value_name = "KEY", help_heading = "Processes",
+          value_parser = ["cpu_percent", "memory_percent", "username", "cpu_times", "io_counters", "name"])]
+    pub sort_processes: Option<String>,
+
+    /// processlist lists programs (processes grouped by name) instead of processes
+    #[arg(long = "programs", visible_alias = "program", help_heading = "Processes")]
+    pub programs: bool,
+
+    /// Keep ram* disks in diskio
+    #[arg(long, help_heading = "Plugins")]
+    pub diskio_show_ramfs: bool,
+
+    /// Disable the alert and amps plugins
+    #[arg(long = "light", visible_alias = "enable-light", help_heading = "Plugins")]
+    pub light: bool,
+
+    /// Disable the quicklook plugin
+    #[arg(short = '3', long, help_heading = "Plugins")]
+    pub disable_quicklook: bool,
+
+    /// Enable quicklook and load, disable cpu, mem and memswap
+    #[arg(short = '4', long, help_heading = "Plugins")]
+    pub full_quicklook: bool,
+
+    /// Disable quicklook, cpu, mem, memswap and load
+    #[arg(short = '5', long, help_heading = "Plugins")]
+    pub disable_top: bool,
+
+    #[command(flatten)]
+    pub display: DisplayFlags,
+}
+
+/// Glances' options for its own screens, and for things glint never does
+/// (update checks, autodiscovery). They change no API data; glint accepts
+/// them so that a Glances command line starts unchanged, and shows them in
+/// `/api/3/args` as Glances does.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Glances options accepted for compatibility (no effect on the API)")]
+pub struct DisplayFlags {
+    #[arg(long)]
+    pub disable_check_update: bool,
+    #[arg(long)]
+    pub disable_autodiscover: bool,
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub open_web_browser: bool,
+    /// (web server mode never filters the API's process list)
+    #[arg(short = 'f', long, value_name = "REGEX")]
+    pub process_filter: Option<String>,
+    /// (web server mode always uses short names)
+    #[arg(long)]
+    pub process_short_name: bool,
+    #[arg(long)]
+    pub process_long_name: bool,
+    #[arg(long)]
+    pub disable_process: bool,
+    #[arg(short = '0', long)]
+    pub disable_irix: bool,
+    #[arg(short = '1', long)]
+    pub percpu: bool,
+    #[arg(short = '2', long)]
+    pub disable_left_sidebar: bool,
+    #[arg(short = '6', long)]
+    pub meangpu: bool,
+    #[arg(long)]
+    pub disable_bold: bool,
+    #[arg(long)]
+    pub disable_bg: bool,
+    #[arg(long)]
+    pub enable_irq: bool,
+    #[arg(long)]
+    pub enable_process_extended: bool,
+    #[arg(long = "separator", visible_alias = "enable-separator")]
+    pub enable_separator: bool,
+    #[arg(long)]
+    pub disable_cursor: bool,
+    #[arg(short = 'b', long)]
+    pub byte: bool,
+    #[arg(long)]
+    pub diskio_iops: bool,
+    #[arg(long)]
+    pub fahrenheit: bool,
+    #[arg(long)]
+    pub fs_free_space: bool,
+    #[arg(long)]
+    pub sparkline: bool,
+    #[arg(long)]
+    pub disable_unicode: bool,
+    #[arg(long)]
+    pub theme_white: bool,
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -134,33 +241,28 @@ impl Cli {
         put("modules_list", false.into());
         put("disable_plugin", Self::joined(&self.disable_plugin));
         put("enable_plugin", Self::joined(&self.enable_plugin));
-        for k in [
-            "disable_process",
-            "disable_webui",
-            "enable_light",
-            "disable_irix",
-            "percpu",
-            "disable_left_sidebar",
-            "disable_quicklook",
-            "full_quicklook",
-            "disable_top",
-            "meangpu",
-        ] {
-            put(k, (k == "disable_webui").into());
-        }
+        let d = &self.display;
+        // --light also sets these two, as in Glances.
+        put("disable_process", (d.disable_process || self.light).into());
+        put("disable_webui", true.into());
+        put("enable_light", self.light.into());
+        put("disable_irix", d.disable_irix.into());
+        put("percpu", d.percpu.into());
+        put("disable_left_sidebar", (d.disable_left_sidebar || self.light).into());
+        // Rewritten below with the plugin's state, like every disable_<plugin>.
+        put("disable_quicklook", self.disable_quicklook.into());
+        put("full_quicklook", self.full_quicklook.into());
+        put("disable_top", self.disable_top.into());
+        put("meangpu", d.meangpu.into());
         put("disable_history", self.disable_history.into());
-        for k in [
-            "disable_bold",
-            "disable_bg",
-            "enable_irq",
-            "enable_process_extended",
-            "enable_separator",
-            "disable_cursor",
-        ] {
-            put(k, false.into());
-        }
-        put("sort_processes_key", Value::Null);
-        put("programs", false.into());
+        put("disable_bold", d.disable_bold.into());
+        put("disable_bg", d.disable_bg.into());
+        put("enable_irq", d.enable_irq.into());
+        put("enable_process_extended", d.enable_process_extended.into());
+        put("enable_separator", d.enable_separator.into());
+        put("disable_cursor", d.disable_cursor.into());
+        put("sort_processes_key", self.sort_processes.clone().into());
+        put("programs", self.programs.into());
         put("export", Value::Null);
         put("export_csv_file", "./glances.csv".into());
         put("export_csv_overwrite", false.into());
@@ -185,9 +287,9 @@ impl Cli {
         put("webserver", true.into());
         put("cached_time", self.cached_time.into());
         put("stop_after", Value::Null);
-        put("open_web_browser", false.into());
-        put("quiet", false.into());
-        put("process_filter", Value::Null);
+        put("open_web_browser", d.open_web_browser.into());
+        put("quiet", d.quiet.into());
+        put("process_filter", d.process_filter.clone().into());
         put("process_short_name", true.into());
         for k in ["stdout", "stdout_json", "stdout_csv", "stdout_issue"] {
             put(k, Value::Null);
@@ -195,19 +297,15 @@ impl Cli {
         put("trace_malloc", false.into());
         put("memory_leak", false.into());
         put("stdout_apidoc", Value::Null);
-        for k in [
-            "no_kernel_threads",
-            "byte",
-            "diskio_show_ramfs",
-            "diskio_iops",
-            "fahrenheit",
-            "fs_free_space",
-            "sparkline",
-            "disable_unicode",
-            "theme_white",
-        ] {
-            put(k, false.into());
-        }
+        put("no_kernel_threads", self.hide_kernel_threads.into());
+        put("byte", d.byte.into());
+        put("diskio_show_ramfs", self.diskio_show_ramfs.into());
+        put("diskio_iops", d.diskio_iops.into());
+        put("fahrenheit", d.fahrenheit.into());
+        put("fs_free_space", d.fs_free_space.into());
+        put("sparkline", d.sparkline.into());
+        put("disable_unicode", d.disable_unicode.into());
+        put("theme_white", d.theme_white.into());
         put("disable_check_update", true.into());
         put("strftime_format", self.strftime_format.clone().into());
         put("username", self.username.clone().into());
@@ -229,5 +327,74 @@ impl Cli {
             put(&format!("disable_{name}"), disabled.contains(&name).into());
         }
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(flags: &[&str], disabled: &[&str]) -> Value {
+        let cli = Cli::parse_from(std::iter::once("glint").chain(flags.iter().copied()));
+        cli.args_json(2.0, None, disabled)
+    }
+
+    #[test]
+    fn glances_flags_show_in_args() {
+        let plain = args(&[], &[]);
+        let set = args(
+            &[
+                "--light",
+                "-1",
+                "-b",
+                "--fahrenheit",
+                "--separator",
+                "--hide-kernel-threads",
+            ],
+            &["alert", "amps"],
+        );
+        for key in [
+            "enable_light",
+            "disable_process",
+            "disable_left_sidebar",
+            "percpu",
+            "byte",
+            "fahrenheit",
+        ] {
+            assert_eq!(
+                (&plain[key], &set[key]),
+                (&Value::Bool(false), &Value::Bool(true)),
+                "{key}"
+            );
+        }
+        assert_eq!(set["enable_separator"], true);
+        assert_eq!(set["no_kernel_threads"], true);
+        assert_eq!(set["disable_amps"], true);
+        assert_eq!(plain["sort_processes_key"], Value::Null);
+        assert_eq!(args(&["--sort-processes", "name"], &[])["sort_processes_key"], "name");
+        let accepted = args(
+            &["-q", "-f", "^ssh", "--disable-check-update", "--process-long-name"],
+            &[],
+        );
+        assert_eq!(
+            (&accepted["quiet"], &accepted["process_filter"]),
+            (&Value::Bool(true), &"^ssh".into())
+        );
+        assert_eq!(
+            accepted["process_short_name"], true,
+            "web server mode forces short names"
+        );
+        // The key keeps Glances' place, with the plugin's state as value.
+        let keys: Vec<&String> = set.as_object().unwrap().keys().collect();
+        let at = keys.iter().position(|k| *k == "disable_quicklook").unwrap();
+        assert_eq!(keys[at + 1], "full_quicklook");
+        assert_eq!(args(&["-4"], &["quicklook"])["disable_quicklook"], true);
+        assert_eq!(args(&["-3"], &[])["disable_quicklook"], false);
+    }
+
+    #[test]
+    fn unknown_sort_key_is_refused() {
+        let error = Cli::try_parse_from(["glint", "--sort-processes", "pid"]).unwrap_err();
+        assert!(error.to_string().contains("cpu_percent"), "{error}");
     }
 }

@@ -48,11 +48,13 @@ impl Plan {
             .iter()
             .map(|&name| {
                 let configured_off = config.get_bool(name, "disable").unwrap_or(false);
-                let flagged_off = disable_all || cli.disable_plugin.iter().any(|p| p == name);
+                let flagged_off = disable_all
+                    || cli.disable_plugin.iter().any(|p| p == name)
+                    || (cli.disable_quicklook && name == "quicklook");
                 let flagged_on = cli.enable_plugin.iter().any(|p| p == name);
                 // SMART commands need root; Glances drops the plugin otherwise.
                 let needs_root = name == "smart" && !crate::collect::smart::available();
-                let wanted = flagged_on || !(configured_off || flagged_off);
+                let wanted = mode_verdict(cli, name).unwrap_or(flagged_on || !(configured_off || flagged_off));
                 if wanted && needs_root {
                     tracing::info!("smart: not running as root; plugin disabled (ATA/NVMe commands need root)");
                 }
@@ -105,6 +107,27 @@ impl Plan {
     }
 }
 
+/// What `--light`, `--full-quicklook` and `--disable-top` say of a plugin.
+/// Glances applies them after the config and --disable/--enable-plugin, in
+/// this order, so the last one that names a plugin decides.
+fn mode_verdict(cli: &Cli, name: &str) -> Option<bool> {
+    let mut verdict = None;
+    if cli.light && matches!(name, "alert" | "amps") {
+        verdict = Some(false);
+    }
+    if cli.full_quicklook {
+        match name {
+            "quicklook" | "load" => verdict = Some(true),
+            "cpu" | "mem" | "memswap" => verdict = Some(false),
+            _ => {}
+        }
+    }
+    if cli.disable_top && matches!(name, "quicklook" | "cpu" | "mem" | "memswap" | "load") {
+        verdict = Some(false);
+    }
+    verdict
+}
+
 /// Start the aggregator, the alert actor and one actor per enabled plugin.
 /// Must run inside an actix System.
 pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
@@ -128,10 +151,7 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
         aggregator.clone(),
         Events::new(
             plan.smoothing,
-            env.config
-                .get("processlist", "sort_key")
-                .is_none()
-                .then(|| env.process_sort.clone()),
+            env.fixed_process_sort().is_none().then(|| env.process_sort.clone()),
         ),
         Actions::new(limits.clone(), quiet_until),
         env.processes.clone(),
@@ -189,5 +209,45 @@ pub async fn first_samples(aggregator: &Addr<Aggregator>, limit: Duration) {
             return;
         }
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::path::Path;
+
+    fn enabled(flags: &[&str], config: &str) -> Vec<&'static str> {
+        let cli = Cli::parse_from(std::iter::once("glint").chain(flags.iter().copied()));
+        let config = Config::parse(config, Path::new("t.conf")).unwrap();
+        let wanted = ["alert", "amps", "cpu", "load", "mem", "memswap", "quicklook", "uptime"];
+        let plan = Plan::new(&cli, &config);
+        plan.enabled().into_iter().filter(|n| wanted.contains(n)).collect()
+    }
+
+    #[test]
+    fn mode_flags_act_after_config_and_plugin_flags() {
+        let all = ["alert", "amps", "cpu", "load", "mem", "memswap", "quicklook", "uptime"];
+        assert_eq!(enabled(&[], ""), all);
+        assert_eq!(
+            enabled(&["--light"], ""),
+            ["cpu", "load", "mem", "memswap", "quicklook", "uptime"]
+        );
+        // --full-quicklook turns quicklook and load on over the config and --disable-plugin.
+        assert_eq!(
+            enabled(&["-4", "--disable-plugin", "load"], "[quicklook]\ndisable=True\n"),
+            ["alert", "amps", "load", "quicklook", "uptime"]
+        );
+        // --disable-top comes last.
+        assert_eq!(
+            enabled(&["--full-quicklook", "--disable-top", "--enable-plugin", "cpu"], ""),
+            ["alert", "amps", "uptime"]
+        );
+        assert_eq!(
+            enabled(&["-3"], ""),
+            ["alert", "amps", "cpu", "load", "mem", "memswap", "uptime"]
+        );
+        assert_eq!(enabled(&["-3", "--enable-plugin", "quicklook"], ""), all);
     }
 }

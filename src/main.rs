@@ -98,6 +98,12 @@ fn main() -> ExitCode {
     };
     let mut env = Env::new(cli.root.clone(), Arc::clone(&config));
     env.strftime = cli.strftime_format.clone();
+    env.switches = glint::collect::Switches {
+        hide_kernel_threads: cli.hide_kernel_threads,
+        programs: cli.programs,
+        diskio_show_ramfs: cli.diskio_show_ramfs,
+        sort_processes: cli.sort_processes.clone(),
+    };
     let plan = Plan::new(&cli, &config);
 
     let listener = match listen(&cli.bind, cli.port) {

@@ -90,6 +90,53 @@ fn collectors_read_a_fake_root() {
     assert_eq!((event[1].clone(), event[2].clone()), (json!(-1), json!("WARNING")));
 }
 
+/// A Glances command line starts unchanged: display options are accepted
+/// and shown in /api/3/args, mode options switch plugins, and process
+/// options reshape processlist.
+#[test]
+fn glances_command_line_options() {
+    let g = Glint::start(&[
+        "--light",
+        "-1",
+        "-b",
+        "--fahrenheit",
+        "--disable-check-update",
+        "--disable-autodiscover",
+        "--programs",
+        "--sort-processes",
+        "name",
+    ]);
+    let plugins = g.get("/api/3/pluginslist").json();
+    let plugins = plugins.as_array().unwrap();
+    assert!(plugins.contains(&json!("cpu")));
+    assert!(
+        !plugins.contains(&json!("alert")) && !plugins.contains(&json!("amps")),
+        "{plugins:?}"
+    );
+    let args = g.get("/api/3/args").json();
+    for key in [
+        "enable_light",
+        "percpu",
+        "byte",
+        "fahrenheit",
+        "programs",
+        "disable_amps",
+    ] {
+        assert_eq!(args[key], true, "{key}");
+    }
+    assert_eq!(args["sort_processes_key"], "name");
+    let programs = g.get("/api/3/processlist").json();
+    let programs = programs.as_array().unwrap();
+    assert!(!programs.is_empty());
+    for program in programs {
+        assert_eq!(program["pid"], "_");
+        assert!(!program["childrens"].as_array().unwrap().is_empty());
+    }
+    // Names sort in reverse, as Glances sorts every key descending.
+    let names: Vec<&str> = programs.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.windows(2).all(|w| w[0] >= w[1]), "{names:?}");
+}
+
 #[test]
 fn enable_and_disable_plugins() {
     let g = Glint::start(&["--disable-plugin", "all", "--enable-plugin", "cpu,mem"]);

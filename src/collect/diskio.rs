@@ -103,6 +103,7 @@ pub struct DiskIo {
     env: Env,
     filter: DisplayFilter,
     hide_zero: bool,
+    show_ramfs: bool,
     wrap: WrapNumbers<4>,
     previous: Option<HashMap<String, DiskCounters>>,
     interval: Interval,
@@ -116,6 +117,7 @@ impl DiskIo {
             env: env.clone(),
             filter: DisplayFilter::from_config(&env.config, "diskio"),
             hide_zero: env.config.get_bool("diskio", "hide_zero").unwrap_or(false),
+            show_ramfs: env.switches.diskio_show_ramfs,
             wrap: WrapNumbers::default(),
             previous: None,
             interval: Interval::default(),
@@ -162,8 +164,9 @@ impl Plugin for DiskIo {
         let previous = self.previous.replace(current.iter().cloned().collect());
         let items = current
             .iter()
-            // RAM disks are hidden unless --diskio-show-ramfs (not offered).
-            .filter(|(name, _)| !name.starts_with("ram") && self.filter.displays(name))
+            // RAM disks are hidden unless --diskio-show-ramfs.
+            .filter(|(name, _)| self.show_ramfs || !name.starts_with("ram"))
+            .filter(|(name, _)| self.filter.displays(name))
             .map(|(name, now)| {
                 // A device seen for the first time reports zeros.
                 let before = previous.as_ref().and_then(|p| p.get(name)).unwrap_or(now);
@@ -361,6 +364,10 @@ mod tests {
         assert_eq!(disks[1].1, [100, 50, 2000 * 512, 4000 * 512]);
         let stats = DiskIo::new(&env_with(root.path(), "")).collect();
         assert_eq!(stats.as_array().map(Vec::len), Some(2), "ram0 skipped");
+        let mut show_ramfs = env_with(root.path(), "");
+        show_ramfs.switches.diskio_show_ramfs = true;
+        let stats = DiskIo::new(&show_ramfs).collect();
+        assert_eq!(stats[0]["disk_name"], "ram0", "--diskio-show-ramfs keeps it");
     }
 
     #[test]

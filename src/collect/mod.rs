@@ -71,6 +71,7 @@ pub struct Env {
     pub strftime: String,
     pub processes: ProcessTable,
     pub process_sort: ProcessSort,
+    pub switches: Switches,
     /// Read failures already logged, so a broken source logs once, not per tick.
     reported: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
@@ -83,6 +84,7 @@ impl Env {
             strftime: String::new(),
             processes: ProcessTable::default(),
             process_sort: Arc::new(std::sync::Mutex::new("cpu_percent")),
+            switches: Switches::default(),
             reported: Arc::default(),
         }
     }
@@ -115,6 +117,26 @@ impl Env {
     pub fn proc_root(&self) -> PathBuf {
         self.path("proc")
     }
+
+    /// The process sort key fixed by `--sort-processes`, else by
+    /// `[processlist] sort_key`; `None` leaves it automatic.
+    pub fn fixed_process_sort(&self) -> Option<&str> {
+        let configured = || self.config.get("processlist", "sort_key").map(str::trim);
+        self.switches.sort_processes.as_deref().or_else(configured)
+    }
+}
+
+/// Command-line switches that change what plugins report (spec §14.1).
+#[derive(Debug, Clone, Default)]
+pub struct Switches {
+    /// `--hide-kernel-threads`: leave out processes whose real gid is 0.
+    pub hide_kernel_threads: bool,
+    /// `--programs`: processlist groups processes by name.
+    pub programs: bool,
+    /// `--diskio-show-ramfs`: keep `ram*` disks.
+    pub diskio_show_ramfs: bool,
+    /// `--sort-processes`.
+    pub sort_processes: Option<String>,
 }
 
 /// A monitored subsystem. `collect` may block; it runs off the actor thread.

@@ -265,10 +265,11 @@ impl SortKey {
         })
     }
 
-    /// The key fixed by `[processlist] sort_key`, if any (else automatic).
-    fn from_config(env: &Env) -> Option<SortKey> {
-        let name = env.config.get("processlist", "sort_key")?;
-        Some(SortKey::parse(name.trim()).unwrap_or_else(|| {
+    /// The key fixed by `--sort-processes` or `[processlist] sort_key`, if
+    /// any (else automatic).
+    fn fixed(env: &Env) -> Option<SortKey> {
+        let name = env.fixed_process_sort()?;
+        Some(SortKey::parse(name).unwrap_or_else(|| {
             tracing::warn!("[processlist] sort_key={name:?} is not a sort key; sorting by cpu_percent");
             SortKey::CpuPercent
         }))
@@ -287,6 +288,7 @@ enum Primary {
 struct Row {
     primary: Primary,
     memory_percent: f64,
+    real_gid: Option<u32>,
     element: Value,
 }
 
@@ -365,11 +367,11 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, stat: &Stat) {
+    fn add(&mut self, state: u8, threads: u64) {
         self.total += 1;
-        self.running += u64::from(stat.state == b'R');
-        self.sleeping += u64::from(stat.state == b'S');
-        self.thread += stat.num_threads;
+        self.running += u64::from(state == b'R');
+        self.sleeping += u64::from(state == b'S');
+        self.thread += threads;
     }
 
     pub fn to_json(self) -> Value {
@@ -425,7 +427,7 @@ impl Scanner {
         Scanner {
             env: env.clone(),
             sort_key: SortKey::CpuPercent,
-            fixed_sort: SortKey::from_config(env),
+            fixed_sort: SortKey::fixed(env),
             clock_ticks: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size(),
             known: HashMap::new(),
@@ -481,9 +483,16 @@ impl Scanner {
                 continue;
             };
             let known = known.filter(|k| k.stat.start == current.stat.start);
-            counts.add(&current.stat);
+            let (state, threads) = (current.stat.state, current.stat.num_threads);
             let now = clock();
-            rows.push(self.visit(pid, &proc_dir, current, now, known, &ctx));
+            let row = self.visit(pid, &proc_dir, current, now, known, &ctx);
+            // Glances' test for a kernel thread; it also hides user
+            // processes whose real group is root.
+            if self.env.switches.hide_kernel_threads && row.real_gid == Some(0) {
+                continue;
+            }
+            counts.add(state, threads);
+            rows.push(row);
         }
         rows.sort_by(by_rank);
         // Spares left over (processes that exited) are not kept for later.
@@ -652,6 +661,7 @@ impl Scanner {
         let row = Row {
             primary: self.primary(&proc),
             memory_percent: proc.memory_percent.unwrap_or(f64::NEG_INFINITY),
+            real_gid: proc.ids.map(|ids| ids.gids[0]),
             element: self.element(&proc, &ctx.time_since_update),
         };
         let known = Known {
@@ -951,13 +961,96 @@ impl Plugin for ProcessList {
         self.collect_shared().as_ref().clone()
     }
 
-    /// The scan's table itself, without copying it.
+    /// The scan's table itself, without copying it; with `--programs`, the
+    /// programs made of it.
     fn collect_shared(&mut self) -> Arc<Value> {
-        Arc::clone(&self.env.processes.read().unwrap_or_else(PoisonError::into_inner))
+        let table = Arc::clone(&self.env.processes.read().unwrap_or_else(PoisonError::into_inner));
+        match (self.env.switches.programs, table.as_array()) {
+            (true, Some(processes)) => Arc::new(Value::Array(programs(processes))),
+            _ => table,
+        }
     }
 
     fn key(&self) -> Option<&'static str> {
         Some("pid")
+    }
+}
+
+/// Glances' `--programs` list: one element per process name, in the order
+/// the sorted table first shows each name. Counts and percentages are sums
+/// (a null counts as Python's `0`, so a lone 0.0 stays the integer 0), the
+/// `cpu_times`, `memory_info` and `io_counters` lists are the members'
+/// lists end to end, `childrens` lists their pids, and `username`, `nice`
+/// and `status` turn into `"_"` where members differ. No `key`, no `gids`,
+/// and every `pid` is `"_"`.
+fn programs(processes: &[Value]) -> Vec<Value> {
+    let mut programs: Vec<Map<String, Value>> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for p in processes {
+        let name = p["name"].as_str().unwrap_or_default();
+        let Some(&at) = by_name.get(name) else {
+            by_name.insert(name.to_string(), programs.len());
+            programs.push(program_of(p));
+            continue;
+        };
+        let program = &mut programs[at];
+        for field in ["num_threads", "cpu_percent", "memory_percent"] {
+            let sum = python_sum(&program[field], &p[field]);
+            program[field] = sum;
+        }
+        for field in ["cpu_times", "memory_info", "io_counters", "childrens"] {
+            let more = match field {
+                "childrens" => vec![p["pid"].clone()],
+                _ => p[field].as_array().cloned().unwrap_or_default(),
+            };
+            if let Value::Array(list) = &mut program[field] {
+                list.extend(more);
+            }
+        }
+        for field in ["username", "nice", "status"] {
+            if program[field] != p[field] {
+                program[field] = "_".into();
+            }
+        }
+    }
+    programs.into_iter().map(Value::Object).collect()
+}
+
+/// The first process of a program, as Glances starts its entry.
+fn program_of(p: &Value) -> Map<String, Value> {
+    let zero_if_falsy = |v: &Value| match v.as_f64() {
+        Some(n) if n != 0.0 => v.clone(),
+        _ => 0.into(),
+    };
+    let list = |v: &Value| Value::Array(v.as_array().cloned().unwrap_or_default());
+    let mut m = Map::new();
+    m.insert("time_since_update".into(), p["time_since_update"].clone());
+    m.insert("num_threads".into(), zero_if_falsy(&p["num_threads"]));
+    m.insert("cpu_percent".into(), zero_if_falsy(&p["cpu_percent"]));
+    m.insert("memory_percent".into(), zero_if_falsy(&p["memory_percent"]));
+    m.insert("cpu_times".into(), list(&p["cpu_times"]));
+    m.insert("memory_info".into(), list(&p["memory_info"]));
+    m.insert("io_counters".into(), list(&p["io_counters"]));
+    m.insert("childrens".into(), Value::Array(vec![p["pid"].clone()]));
+    m.insert("name".into(), p["name"].clone());
+    m.insert("cmdline".into(), Value::Array(vec![p["name"].clone()]));
+    m.insert("pid".into(), "_".into());
+    m.insert("username".into(), p["username"].clone());
+    m.insert("nice".into(), p["nice"].clone());
+    m.insert("status".into(), p["status"].clone());
+    m
+}
+
+/// `total + (value or 0)` with Python's types: a null or zero value (0.0
+/// too) adds the integer 0, which leaves the total as it is; integers stay
+/// integers until a non-zero float joins.
+fn python_sum(total: &Value, value: &Value) -> Value {
+    if value.as_f64().is_none_or(|n| n == 0.0) {
+        return total.clone();
+    }
+    match (total.as_i64(), value.as_i64()) {
+        (Some(a), Some(b)) => (a + b).into(),
+        _ => float(total.as_f64().unwrap_or(0.0) + value.as_f64().unwrap_or(0.0)),
     }
 }
 
@@ -1326,6 +1419,90 @@ mod tests {
         // First scan: read + write bytes so far.
         assert_eq!(sorted("io_counters")[0], 8679);
         assert_eq!(sorted("bogus"), sorted("cpu_percent"));
+    }
+
+    #[test]
+    fn sort_processes_flag_wins_over_the_config() {
+        let mut env = env_at(&fixture_root(), "[processlist]\nsort_key=memory_percent\n");
+        env.switches.sort_processes = Some("name".into());
+        assert_eq!(env.fixed_process_sort(), Some("name"));
+        *env.process_sort.lock().unwrap() = "username";
+        let table = Scanner::new(&env).scan(Instant::now).unwrap().1;
+        assert_eq!(pids(&table)[..3], [18288, 20784, 18365]);
+    }
+
+    #[test]
+    fn hidden_kernel_threads_are_neither_counted_nor_listed() {
+        // Glances' test is the real gid: 0 hides root's own processes too.
+        let mut env = env_at(&fixture_root(), "");
+        env.switches.hide_kernel_threads = true;
+        let count = ProcessCount::new(&env).collect();
+        assert_eq!(
+            crate::json::to_bytes(&count),
+            br#"{"total":2,"running":0,"sleeping":2,"thread":2,"pid_max":0}"#
+        );
+        let list = ProcessList::new(&env).collect();
+        assert_eq!(pids(list.as_array().unwrap()), [20781, 18288]);
+    }
+
+    #[test]
+    fn programs_group_processes_by_name_like_glances() {
+        let process = |pid: u32, name: &str, threads: u64, cpu: f64, mem: Value, user: &str, status: &str| {
+            serde_json::json!({
+                "status": status, "cpu_times": [1.0, 0.5, 0.0, 0.0, 0.0], "io_counters": [4096, 0, 0, 0, 1],
+                "cpu_percent": cpu, "gids": [0, 0, 0], "memory_percent": mem, "num_threads": threads,
+                "memory_info": [1, 2, 3, 4, 5, 6, 7], "name": name, "nice": 0, "pid": pid, "key": "pid",
+                "time_since_update": 2.0, "cmdline": ["/bin/x"], "username": user
+            })
+        };
+        let table = [
+            process(10, "bash", 1, 0.0, 1.5.into(), "u", "S"),
+            process(11, "sshd", 1, 0.0, 0.25.into(), "root", "S"),
+            process(12, "bash", 2, 2.5, Value::Null, "root", "R"),
+            process(13, "sshd", 1, 0.0, 0.0.into(), "root", "S"),
+        ];
+        let programs = Value::Array(programs(&table));
+        assert_eq!(
+            String::from_utf8(crate::json::to_bytes(&programs)).unwrap(),
+            concat!(
+                r#"[{"time_since_update":2.0,"num_threads":3,"cpu_percent":2.5,"memory_percent":1.5,"#,
+                r#""cpu_times":[1.0,0.5,0.0,0.0,0.0,1.0,0.5,0.0,0.0,0.0],"memory_info":[1,2,3,4,5,6,7,1,2,3,4,5,6,7],"#,
+                r#""io_counters":[4096,0,0,0,1,4096,0,0,0,1],"childrens":[10,12],"name":"bash","cmdline":["bash"],"#,
+                r#""pid":"_","username":"_","nice":0,"status":"_"},"#,
+                // 0.0 or 0 is Python's integer 0: the sum stays an integer.
+                r#"{"time_since_update":2.0,"num_threads":2,"cpu_percent":0,"memory_percent":0.25,"#,
+                r#""cpu_times":[1.0,0.5,0.0,0.0,0.0,1.0,0.5,0.0,0.0,0.0],"memory_info":[1,2,3,4,5,6,7,1,2,3,4,5,6,7],"#,
+                r#""io_counters":[4096,0,0,0,1,4096,0,0,0,1],"childrens":[11,13],"name":"sshd","cmdline":["sshd"],"#,
+                r#""pid":"_","username":"root","nice":0,"status":"S"}]"#
+            )
+        );
+    }
+
+    #[test]
+    fn processlist_lists_programs_with_the_switch() {
+        let mut env = env_at(&fixture_root(), "");
+        env.switches.programs = true;
+        ProcessCount::new(&env).collect();
+        let list = ProcessList::new(&env).collect();
+        let names: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "one element per name: {names:?}");
+        let members: usize = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["childrens"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(members, 8, "every process belongs to one program");
+        // The shared table keeps the processes, for AMPs and events.
+        assert_eq!(env.processes.read().unwrap().as_array().unwrap().len(), 8);
     }
 
     #[test]
