@@ -15,6 +15,7 @@ use crate::collect::{Sample, ViewSource, initial_stats};
 use crate::json::to_bytes;
 use crate::limits::Limits;
 use crate::memory::Trimmer;
+use crate::text::Text;
 
 /// How often freed heap memory is handed back to the kernel.
 const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
@@ -56,15 +57,15 @@ impl Message for Query {
 
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub body: Bytes,
+    pub body: Text,
     /// `/limits` and `/views` are served as `application/json` without charset.
     pub plain_json: bool,
 }
 
 impl Reply {
-    fn json(body: Bytes) -> Reply {
+    fn json(body: impl Into<Text>) -> Reply {
         Reply {
-            body,
+            body: body.into(),
             plain_json: false,
         }
     }
@@ -127,12 +128,14 @@ impl Slot {
 pub struct Aggregator {
     /// Every plugin glint implements, in serving order (alphabetical).
     order: Vec<&'static str>,
+    /// What comes before each plugin's text in `/all`: `{"alert":`, `,"amps":`...
+    all_keys: Vec<Bytes>,
     slots: HashMap<&'static str, Slot>,
     history_enabled: bool,
     pluginslist: Bytes,
     all_limits: Bytes,
-    all_cache: Option<Bytes>,
-    all_views_cache: Option<Bytes>,
+    all_cache: Option<Text>,
+    all_views_cache: Option<Text>,
     alert: Option<Addr<AlertActor>>,
     /// Updates arrive every refresh anyway: trimming there costs no wakeup.
     trimmer: Trimmer,
@@ -172,8 +175,19 @@ impl Aggregator {
             .filter(|n| slots[*n].enabled)
             .map(|n| Value::from(*n))
             .collect();
+        let all_keys = order
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut key = vec![if i == 0 { b'{' } else { b',' }];
+                crate::json::write_str(name, &mut key);
+                key.push(b':');
+                Bytes::from(key)
+            })
+            .collect();
         Aggregator {
             pluginslist: Bytes::from(to_bytes(&Value::Array(enabled))),
+            all_keys,
             all_limits: Bytes::from(to_bytes(&Value::Object(all_limits))),
             order,
             slots,
@@ -225,25 +239,19 @@ impl Aggregator {
         self.all_views_cache = None;
     }
 
-    /// `{"name": <bytes>, ...}` over every plugin, in order.
-    fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Bytes {
-        let parts: Vec<Bytes> = self
-            .order
-            .iter()
-            .map(|name| part(self.slots.get_mut(name).expect("slot of every plugin")))
-            .collect();
-        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 20).sum());
-        out.push(b'{');
-        for (i, (name, bytes)) in self.order.iter().zip(&parts).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            crate::json::write_str(name, &mut out);
-            out.push(b':');
-            out.extend_from_slice(bytes);
+    /// `{"name": <text>, ...}` over every plugin, in order, as pieces
+    /// (not copied: see [`Text`]).
+    fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Text {
+        if self.order.is_empty() {
+            return Text::from(Bytes::from_static(b"{}"));
         }
-        out.push(b'}');
-        Bytes::from(out)
+        let mut text = Text::default();
+        for (name, key) in self.order.iter().zip(&self.all_keys) {
+            text.push(key.clone());
+            text.push(part(self.slots.get_mut(name).expect("slot of every plugin")));
+        }
+        text.push(Bytes::from_static(b"}"));
+        text
     }
 
     fn answer(&mut self, query: Query) -> Result<Reply, ApiError> {
@@ -265,11 +273,11 @@ impl Aggregator {
             }
             Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json())),
             Query::Limits(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.limits_json.clone(),
+                body: self.enabled_slot(&p)?.limits_json.clone().into(),
                 plain_json: true,
             }),
             Query::Views(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.views_json(),
+                body: self.enabled_slot(&p)?.views_json().into(),
                 plain_json: true,
             }),
             Query::History(p, nb) => json(&self.enabled_slot(&p)?.history.to_json(None, nb)),
@@ -481,7 +489,7 @@ mod tests {
         agg.store("load", Arc::new(json!({"min1": 2.0})), None);
         assert_eq!(written(&agg), (true, false));
         assert_eq!(
-            &agg.answer(Query::Plugin("load".into())).unwrap().body[..],
+            &agg.answer(Query::Plugin("load".into())).unwrap().body.to_bytes()[..],
             b"{\"min1\":2.0}"
         );
         agg.answer(Query::AllViews).unwrap();

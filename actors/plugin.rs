@@ -239,7 +239,7 @@ mod tests {
                 "still updating"
             );
             let reply = aggregator.send(Query::Plugin("load".into())).await.unwrap().unwrap();
-            assert_eq!(&reply.body[..], br#"{"min1":1.0}"#);
+            assert_eq!(&reply.body.to_bytes()[..], br#"{"min1":1.0}"#);
         });
     }
 }

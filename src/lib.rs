@@ -12,6 +12,7 @@ pub mod http;
 pub mod json;
 pub mod limits;
 pub mod memory;
+pub mod text;
 pub mod timefmt;
 pub mod views;
 

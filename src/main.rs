@@ -199,6 +199,9 @@ async fn serve(
         .max_connections(10_000)
         .max_connection_rate(1_024)
         .keep_alive(Duration::from_secs(75))
+        // Large bodies go out in several writes (see text.rs): without this,
+        // Nagle holds the last one until the client's delayed ACK (40 ms).
+        .tcp_nodelay(true)
         .client_request_timeout(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(1))
         .shutdown_timeout(2)

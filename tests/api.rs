@@ -270,6 +270,13 @@ fn methods_head_options_and_deflate() {
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
     assert_eq!(head.header("content-length"), Some(get.body.len().to_string().as_str()));
+    // /all is sent as the plugins' texts one after the other, still with its length.
+    let all = g.get("/api/3/all/views");
+    assert_eq!(all.header("content-length"), Some(all.body.len().to_string().as_str()));
+    assert_eq!(all.header("transfer-encoding"), None);
+    assert!(all.json().get("processlist").is_some());
+    let head = g.request("HEAD", "/api/3/all/views", &[]);
+    assert!(head.body.is_empty() && head.header("content-length").is_some());
 
     for path in ["/api/3/system", "/api/3/system/limits", "/api/3/all"] {
         let plain = g.get(path);
