@@ -240,7 +240,7 @@ impl Aggregator {
     }
 
     /// `{"name": <text>, ...}` over every plugin, in order, as pieces
-    /// (not copied: see [`Text`]).
+    /// (not copied unless short: see [`Text`]).
     fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Text {
         if self.order.is_empty() {
             return Text::from(Bytes::from_static(b"{}"));
@@ -251,7 +251,7 @@ impl Aggregator {
             text.push(part(self.slots.get_mut(name).expect("slot of every plugin")));
         }
         text.push(Bytes::from_static(b"}"));
-        text
+        text.joined_if_short()
     }
 
     fn answer(&mut self, query: Query) -> Result<Reply, ApiError> {
