@@ -2,6 +2,8 @@
 //! `disk_partitions(all=False)` and `disk_usage()` see them on Linux.
 
 use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -181,11 +183,42 @@ fn resolve_root_device(env: &Env, mounts: &mut [Mount]) {
     }
 }
 
+/// A held `/proc/self/mounts`, which the kernel flags with POLLPRI once
+/// the mount table changed (proc(5)). Reading the table makes the kernel
+/// format every mount (half of the fs plugin's CPU here, more on a host
+/// with many mounts), so it is read again only after a change.
+struct MountWatch {
+    file: File,
+}
+
+impl MountWatch {
+    /// Only on procfs: a fixture tree's file never signals a change.
+    fn open(path: &Path) -> Option<MountWatch> {
+        let file = File::open(path).ok()?;
+        super::held::regenerated_on_read(&file).then_some(MountWatch { file })
+    }
+
+    /// Whether a mount or unmount happened since the last call (or the open).
+    fn changed(&self) -> bool {
+        let mut fds = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLPRI,
+            revents: 0,
+        };
+        // SAFETY: one pollfd on a descriptor this struct owns; no waiting.
+        let ready = unsafe { libc::poll(&mut fds, 1, 0) };
+        ready != 0 && (ready < 0 || fds.revents & (libc::POLLPRI | libc::POLLERR) != 0)
+    }
+}
+
 pub struct Fs {
     env: Env,
     filter: DisplayFilter,
     allow: Vec<String>,
     usage: UsageFn,
+    watch: Option<MountWatch>,
+    /// The mounts to report as of the last read of the table.
+    mounts: Vec<Mount>,
 }
 
 impl Fs {
@@ -200,6 +233,8 @@ impl Fs {
             filter: DisplayFilter::from_config(&env.config, "fs"),
             allow,
             usage: Box::new(statvfs_usage),
+            watch: None,
+            mounts: Vec::new(),
         }
     }
 
@@ -209,8 +244,21 @@ impl Fs {
         self
     }
 
+    /// Read the mount table again unless it is known not to have changed.
+    fn refresh_mounts(&mut self) {
+        if self.watch.as_ref().is_some_and(|watch| !watch.changed()) {
+            return;
+        }
+        // Watched from before the read, so that a change during it shows.
+        self.watch = self
+            .watch
+            .take()
+            .or_else(|| MountWatch::open(&self.env.path("proc/self/mounts")));
+        self.mounts = self.read_mounts();
+    }
+
     /// The mounts to report, before hide/show and statvfs.
-    fn mounts(&self) -> Vec<Mount> {
+    fn read_mounts(&self) -> Vec<Mount> {
         let Some(table) = self
             .env
             .read("proc/self/mounts")
@@ -253,7 +301,8 @@ impl Plugin for Fs {
     }
 
     fn collect(&mut self) -> Value {
-        Value::Array(self.mounts().iter().filter_map(|m| self.entry(m)).collect())
+        self.refresh_mounts();
+        Value::Array(self.mounts.iter().filter_map(|m| self.entry(m)).collect())
     }
 
     fn key(&self) -> Option<&'static str> {
@@ -434,6 +483,45 @@ mod tests {
         let env = Env::new(dir.path(), Arc::new(Config::default()));
         let stats = Fs::new(&env).with_usage(Box::new(|_| Some(vda_usage()))).collect();
         assert_eq!(stats[0]["device_name"], "/dev/mmcblk0p2");
+    }
+
+    #[test]
+    fn a_fixture_table_is_read_at_every_collection() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("proc/self")).unwrap();
+        std::fs::write(root.path().join("proc/filesystems"), "\text4\n").unwrap();
+        let table = root.path().join("proc/self/mounts");
+        std::fs::write(&table, "/dev/vda1 / ext4 rw 0 0\n").unwrap();
+        let config = Arc::new(Config::parse("", Path::new("t.conf")).unwrap());
+        let mut fs = Fs::new(&Env::new(root.path(), config)).with_usage(Box::new(|_| Some(vda_usage())));
+        assert_eq!(mount_points(&fs.collect()), ["/"]);
+        std::fs::write(&table, "/dev/vda1 / ext4 rw 0 0\n/dev/vdb1 /data ext4 rw 0 0\n").unwrap();
+        assert_eq!(mount_points(&fs.collect()), ["/", "/data"]);
+    }
+
+    /// A real mount and unmount (needs root; skipped where mounting is not
+    /// allowed) reach the next collection through the watch.
+    #[test]
+    fn live_mounts_and_unmounts_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let point = dir.path().to_str().unwrap().to_string();
+        let config = Arc::new(Config::parse("[fs]\nallow=tmpfs\n", Path::new("t.conf")).unwrap());
+        let mut fs = Fs::new(&Env::new("/", config));
+        let has_point = |stats: &Value| mount_points(stats).contains(&point);
+        assert!(!has_point(&fs.collect()));
+        assert!(fs.watch.is_some(), "/proc/self/mounts is watched");
+        let mount = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "glint-test", &point])
+            .output();
+        if !mount.is_ok_and(|out| out.status.success()) {
+            eprintln!("cannot mount here: the live path is not testable");
+            return;
+        }
+        let mounted = fs.collect();
+        let unmounted = std::process::Command::new("umount").arg(&point).status().unwrap();
+        assert!(has_point(&mounted), "the new mount is listed");
+        assert!(unmounted.success());
+        assert!(!has_point(&fs.collect()), "and gone after umount");
     }
 
     #[test]
