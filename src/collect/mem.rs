@@ -11,14 +11,14 @@ use crate::limits::Limits;
 use crate::views::Decorator;
 
 /// /proc/meminfo in bytes, keyed by field name.
-pub fn parse_meminfo(text: &str) -> HashMap<String, u64> {
+pub fn parse_meminfo(text: &str) -> HashMap<&str, u64> {
     text.lines()
         .filter_map(|line| {
             let (name, rest) = line.split_once(':')?;
             let mut cols = rest.split_whitespace();
             let value: u64 = cols.next()?.parse().ok()?;
             let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
-            Some((name.to_string(), value * scale))
+            Some((name, value * scale))
         })
         .collect()
 }
@@ -38,7 +38,7 @@ pub struct VirtualMemory {
 }
 
 impl VirtualMemory {
-    pub fn from_meminfo(m: &HashMap<String, u64>) -> VirtualMemory {
+    pub fn from_meminfo(m: &HashMap<&str, u64>) -> VirtualMemory {
         let get = |k: &str| m.get(k).copied().unwrap_or(0);
         let total = get("MemTotal");
         let free = get("MemFree");
@@ -75,7 +75,7 @@ impl VirtualMemory {
 }
 
 /// psutil `swap_memory()`: (total, used, free, percent).
-pub fn swap_from_meminfo(m: &HashMap<String, u64>) -> (u64, u64, u64, f64) {
+pub fn swap_from_meminfo(m: &HashMap<&str, u64>) -> (u64, u64, u64, f64) {
     let total = m.get("SwapTotal").copied().unwrap_or(0);
     let free = m.get("SwapFree").copied().unwrap_or(0).min(total);
     let used = total - free;
