@@ -100,7 +100,7 @@ pub struct Cli {
 
     /// Sort processlist by this key, instead of switching automatically during alerts
     #[arg(long = "sort-processes", value_name = "KEY", help_heading = "Processes",
-          value_parser = ["cpu_percent", "memory_percent", "username", "cpu_times", "io_counters", "name"])]
+          value_parser = clap::builder::PossibleValuesParser::new(crate::collect::processes::SortKey::NAMES))]
     pub sort_processes: Option<String>,
 
     /// processlist lists programs (processes grouped by name) instead of processes

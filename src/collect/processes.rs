@@ -253,6 +253,16 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// Every key's name, in Glances' order (`--sort-processes` offers them).
+    pub const NAMES: [&'static str; 6] = [
+        "cpu_percent",
+        "memory_percent",
+        "username",
+        "cpu_times",
+        "io_counters",
+        "name",
+    ];
+
     pub fn parse(name: &str) -> Option<SortKey> {
         Some(match name {
             "cpu_percent" => SortKey::CpuPercent,
@@ -288,7 +298,6 @@ enum Primary {
 struct Row {
     primary: Primary,
     memory_percent: f64,
-    real_gid: Option<u32>,
     element: Value,
 }
 
@@ -485,14 +494,10 @@ impl Scanner {
             let known = known.filter(|k| k.stat.start == current.stat.start);
             let (state, threads) = (current.stat.state, current.stat.num_threads);
             let now = clock();
-            let row = self.visit(pid, &proc_dir, current, now, known, &ctx);
-            // Glances' test for a kernel thread; it also hides user
-            // processes whose real group is root.
-            if self.env.switches.hide_kernel_threads && row.real_gid == Some(0) {
-                continue;
+            if let Some(row) = self.visit(pid, &proc_dir, current, now, known, &ctx) {
+                counts.add(state, threads);
+                rows.push(row);
             }
-            counts.add(state, threads);
-            rows.push(row);
         }
         rows.sort_by(by_rank);
         // Spares left over (processes that exited) are not kept for later.
@@ -611,7 +616,7 @@ impl Scanner {
         now: Instant,
         known: Option<Known>,
         ctx: &ScanContext,
-    ) -> Row {
+    ) -> Option<Row> {
         let Current {
             stat,
             runs,
@@ -658,12 +663,15 @@ impl Scanner {
             io_counters: io_counters(io, previous_io),
             stat,
         };
-        let row = Row {
+        // --hide-kernel-threads uses Glances' test for a kernel thread, which
+        // also hides user processes whose real group is root. A hidden
+        // process is still known, for its caches, but gets no element.
+        let hidden = self.env.switches.hide_kernel_threads && proc.ids.is_some_and(|ids| ids.gids[0] == 0);
+        let row = (!hidden).then(|| Row {
             primary: self.primary(&proc),
             memory_percent: proc.memory_percent.unwrap_or(f64::NEG_INFINITY),
-            real_gid: proc.ids.map(|ids| ids.gids[0]),
             element: self.element(&proc, &ctx.time_since_update),
-        };
+        });
         let known = Known {
             stat: proc.stat,
             runs,
@@ -998,14 +1006,13 @@ fn programs(processes: &[Value]) -> Vec<Value> {
             let sum = python_sum(&program[field], &p[field]);
             program[field] = sum;
         }
-        for field in ["cpu_times", "memory_info", "io_counters", "childrens"] {
-            let more = match field {
-                "childrens" => vec![p["pid"].clone()],
-                _ => p[field].as_array().cloned().unwrap_or_default(),
-            };
-            if let Value::Array(list) = &mut program[field] {
-                list.extend(more);
+        for field in ["cpu_times", "memory_info", "io_counters"] {
+            if let (Value::Array(list), Some(more)) = (&mut program[field], p[field].as_array()) {
+                list.extend(more.iter().cloned());
             }
+        }
+        if let Value::Array(children) = &mut program["childrens"] {
+            children.push(p["pid"].clone());
         }
         for field in ["username", "nice", "status"] {
             if program[field] != p[field] {
@@ -1419,6 +1426,7 @@ mod tests {
         // First scan: read + write bytes so far.
         assert_eq!(sorted("io_counters")[0], 8679);
         assert_eq!(sorted("bogus"), sorted("cpu_percent"));
+        assert!(SortKey::NAMES.iter().all(|name| SortKey::parse(name).is_some()));
     }
 
     #[test]
