@@ -128,7 +128,7 @@ impl Slot {
 pub struct Aggregator {
     /// Every plugin glint implements, in serving order (alphabetical).
     order: Vec<&'static str>,
-    /// What comes before each plugin's text in `/all`: `{"alert":`, `,"amps":`...
+    /// What comes before each plugin's text in `/all`: `"alert":`, `,"amps":`...
     all_keys: Vec<Bytes>,
     slots: HashMap<&'static str, Slot>,
     history_enabled: bool,
@@ -179,7 +179,7 @@ impl Aggregator {
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                let mut key = vec![if i == 0 { b'{' } else { b',' }];
+                let mut key = if i == 0 { Vec::new() } else { vec![b','] };
                 crate::json::write_str(name, &mut key);
                 key.push(b':');
                 Bytes::from(key)
@@ -242,10 +242,7 @@ impl Aggregator {
     /// `{"name": <text>, ...}` over every plugin, in order, as pieces
     /// (not copied unless short: see [`Text`]).
     fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Text {
-        if self.order.is_empty() {
-            return Text::from(Bytes::from_static(b"{}"));
-        }
-        let mut text = Text::default();
+        let mut text = Text::from(Bytes::from_static(b"{"));
         for (name, key) in self.order.iter().zip(&self.all_keys) {
             text.push(key.clone());
             text.push(part(self.slots.get_mut(name).expect("slot of every plugin")));
@@ -475,6 +472,27 @@ impl Handler<UpdateCount> for Aggregator {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn all_is_each_plugin_text_under_its_name() {
+        let mut agg = Aggregator::new(
+            vec![("load", true, Limits::default()), ("mem", false, Limits::default())],
+            0,
+            false,
+        );
+        agg.store("load", Arc::new(json!({"min1": 1.0})), None);
+        let all = agg.answer(Query::All).unwrap().body.to_bytes();
+        assert!(
+            all.starts_with(br#"{"load":{"min1":1.0},"mem":"#) && all.ends_with(b"}"),
+            "{all:?}"
+        );
+        let none = Aggregator::new(Vec::new(), 0, false)
+            .answer(Query::All)
+            .unwrap()
+            .body
+            .to_bytes();
+        assert_eq!(&none[..], b"{}");
+    }
 
     #[test]
     fn texts_asked_for_since_the_last_update_are_written_at_the_next_one() {

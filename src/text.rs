@@ -9,6 +9,7 @@
 //! so its write buffer stays small enough to be reused from the heap. Short
 //! texts are still joined, once per update (see [`ONE_PIECE`]).
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Write;
 use std::pin::Pin;
@@ -30,16 +31,15 @@ pub const ONE_PIECE: usize = 32 * 1024;
 /// A text made of pieces, sent one after the other.
 #[derive(Debug, Clone, Default)]
 pub struct Text {
-    pieces: Vec<Bytes>,
-    /// Pieces already handed to actix.
-    sent: usize,
+    /// Not yet handed to actix.
+    pieces: VecDeque<Bytes>,
     len: usize,
 }
 
 impl Text {
     pub fn push(&mut self, piece: Bytes) {
         self.len += piece.len();
-        self.pieces.push(piece);
+        self.pieces.push_back(piece);
     }
 
     pub fn len(&self) -> usize {
@@ -65,9 +65,13 @@ impl Text {
 
     /// The whole text in one buffer (a copy unless it is one piece).
     pub fn to_bytes(&self) -> Bytes {
-        match self.pieces.as_slice() {
-            [one] => one.clone(),
-            pieces => Bytes::from(pieces.concat()),
+        match self.pieces.as_slices() {
+            ([one], []) => one.clone(),
+            _ => {
+                let mut whole = Vec::with_capacity(self.len);
+                self.pieces.iter().for_each(|piece| whole.extend_from_slice(piece));
+                Bytes::from(whole)
+            }
         }
     }
 }
@@ -88,14 +92,14 @@ impl MessageBody for Text {
     }
 
     fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
-        let this = self.get_mut();
-        while let Some(piece) = this.pieces.get_mut(this.sent) {
+        let pieces = &mut self.get_mut().pieces;
+        while let Some(piece) = pieces.front_mut() {
             if piece.len() > SLICE {
                 return Poll::Ready(Some(Ok(piece.split_to(SLICE))));
             }
-            this.sent += 1;
-            if !piece.is_empty() {
-                return Poll::Ready(Some(Ok(std::mem::take(piece))));
+            match pieces.pop_front() {
+                Some(piece) if !piece.is_empty() => return Poll::Ready(Some(Ok(piece))),
+                _ => {}
             }
         }
         Poll::Ready(None)
@@ -103,8 +107,8 @@ impl MessageBody for Text {
 
     /// A short text of one piece goes out as plain bytes (actix's fast path).
     fn try_into_bytes(self) -> Result<Bytes, Self> {
-        match self.pieces.as_slice() {
-            [one] if one.len() <= ONE_PIECE && self.sent == 0 => Ok(one.clone()),
+        match self.pieces.as_slices() {
+            ([one], []) if one.len() <= ONE_PIECE => Ok(one.clone()),
             _ => Err(self),
         }
     }
