@@ -32,10 +32,7 @@ if [ ! -x "$WORK/venv/bin/glances" ]; then
   "$WORK/venv/bin/pip" install -q 'glances==3.4.0.5' bottle ujson
 fi
 GLANCES_VERSION=$("$WORK/venv/bin/glances" -V 2>/dev/null | head -1)
-sed -e 's/^check_update=true/check_update=false/' \
-    -e 's/^public_ip_disabled=False/public_ip_disabled=True/' \
-    -e 's/^port_default_gateway=True/port_default_gateway=False/' \
-    "$WORK/venv/share/doc/glances/glances.conf" > "$WORK/glances.conf"
+scripts/glances-safe-conf.sh "$WORK/venv/share/doc/glances/glances.conf" > "$WORK/glances.conf"
 cargo build --release --quiet
 GLINT_VERSION=$(./target/release/glint -V)
 

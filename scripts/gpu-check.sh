@@ -43,9 +43,7 @@ else
   SHIPPED="$WORK/venv/share/doc/glances/glances.conf"
 fi
 CONF="$WORK/glances.conf"
-sed -e 's/^check_update=true/check_update=false/' \
-    -e 's/^public_ip_disabled=False/public_ip_disabled=True/' \
-    -e 's/^port_default_gateway=True/port_default_gateway=False/' "$SHIPPED" > "$CONF"
+scripts/glances-safe-conf.sh "$SHIPPED" > "$CONF"
 
 REF=http://127.0.0.1:61509 TEST=http://127.0.0.1:61508
 "$PYTHON" -m glances -C "$CONF" -w --disable-webui -B 127.0.0.1 -p 61509 \

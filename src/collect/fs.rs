@@ -250,10 +250,9 @@ impl Fs {
             return;
         }
         // Watched from before the read, so that a change during it shows.
-        self.watch = self
-            .watch
-            .take()
-            .or_else(|| MountWatch::open(&self.env.path("proc/self/mounts")));
+        if self.watch.is_none() {
+            self.watch = MountWatch::open(&self.env.path("proc/self/mounts"));
+        }
         self.mounts = self.read_mounts();
     }
 
