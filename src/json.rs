@@ -59,12 +59,10 @@ pub fn write_entries<'a, V>(
 }
 
 fn write_number(n: &Number, out: &mut Vec<u8>) {
-    use std::io::Write as _;
-    // Writes into a Vec cannot fail.
     if let Some(i) = n.as_i64() {
-        let _ = write!(out, "{i}");
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
     } else if let Some(u) = n.as_u64() {
-        let _ = write!(out, "{u}");
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
     } else {
         write_float(n.as_f64().unwrap_or(f64::NAN), out);
     }
@@ -84,12 +82,9 @@ fn write_float(x: f64, out: &mut Vec<u8>) {
     } else if x == 0.0 {
         out.extend_from_slice(if x.is_sign_negative() { b"-0.0" } else { b"0.0" });
     } else if (1e-4..1e16).contains(&x.abs()) {
-        // Rust's `{}` gives the shortest round-trip digits, in plain notation.
-        let start = out.len();
-        let _ = write!(out, "{x}");
-        if !out[start..].contains(&b'.') {
-            out.extend_from_slice(b".0");
-        }
+        // ryu gives the shortest round-trip digits, and in this range it
+        // writes them in plain notation with at least one decimal.
+        out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
     } else {
         // `{:e}` gives them as "d.ddde<exp>".
         let sci = format!("{x:e}");
@@ -194,6 +189,8 @@ mod tests {
             (3e-5, "3e-5"),
             (0.0001, "0.0001"),
             (274.98479199409485, "274.98479199409485"),
+            // Exactly ...795.25: the tie rounds half to even, as Python's repr does.
+            (1_885_730_092_677_795.3, "1885730092677795.2"),
             (f64::NAN, "NaN"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
@@ -240,6 +237,28 @@ mod tests {
         let v = json!("a/b\"c\u{80}d\u{7f}~ é");
         assert_eq!(to_bytes(&v), b"\"a\\/b\\\"c\\u0080d\x7f~ \\u00e9\"");
         assert_eq!(to_bytes(&json!("")), b"\"\"");
+    }
+
+    proptest::proptest! {
+        /// Over the whole plain range: plain notation with a decimal, the
+        /// same value read back, and no more digits than Rust's shortest
+        /// round-trip `{}` (which breaks exact ties upwards where ryu and
+        /// Python round half to even).
+        #[test]
+        fn plain_floats_are_shortest_round_trip_digits(x in 1e-4f64..1e16, negative: bool) {
+            let x = if negative { -x } else { x };
+            let text = py_float(x);
+            proptest::prop_assert!(text.contains('.') && !text.contains('e'), "{}", text);
+            proptest::prop_assert_eq!(text.parse::<f64>().unwrap(), x);
+            let digits = |t: &str| t.trim_end_matches(".0").bytes().filter(u8::is_ascii_digit).count();
+            proptest::prop_assert!(digits(&text) <= digits(&format!("{x}")), "{} vs {}", text, x);
+        }
+
+        #[test]
+        fn integers_are_plain_digits(i: i64, u: u64) {
+            proptest::prop_assert_eq!(to_bytes(&json!(i)), i.to_string().into_bytes());
+            proptest::prop_assert_eq!(to_bytes(&json!(u)), u.to_string().into_bytes());
+        }
     }
 
     #[test]
