@@ -76,7 +76,7 @@ impl ProcStat {
     }
 
     pub fn read(env: &Env) -> ProcStat {
-        ProcStat::parse(&env.read_logged("cpu", "proc/stat").unwrap_or_default())
+        ProcStat::parse(&env.read_shared_logged("cpu", "proc/stat").unwrap_or_default())
     }
 }
 

@@ -11,6 +11,11 @@
 //!
 //! The kernel keeps a page-sized buffer per held seq_file, so the number of
 //! handles is bounded.
+//!
+//! A few such files are read by several plugins at the same refresh tick
+//! (/proc/stat by cpu, percpu and quicklook; /proc/meminfo
+//! by mem, memswap, quicklook and the scan). [`read_shared`] hands them all
+//! the text the first one read, so the kernel generates it once per tick.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -18,6 +23,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use nix::sys::statfs::{PROC_SUPER_MAGIC, SYSFS_MAGIC, fstatfs};
 
@@ -26,6 +32,37 @@ use nix::sys::statfs::{PROC_SUPER_MAGIC, SYSFS_MAGIC, fstatfs};
 const MAX_HELD: usize = 256;
 
 static HELD: LazyLock<Mutex<HashMap<PathBuf, File>>> = LazyLock::new(Mutex::default);
+
+/// How old a shared text may be. Plugins with the same refresh tick at the
+/// same wall-clock boundary and read within a few milliseconds of it; a
+/// text older than this belongs to an earlier tick.
+pub const SAME_TICK: Duration = Duration::from_millis(100);
+
+/// Texts most recently read by [`read_shared`], and when; only a handful of
+/// call sites use it, so a few entries.
+static SHARED: LazyLock<Mutex<HashMap<PathBuf, (Instant, String)>>> = LazyLock::new(Mutex::default);
+const MAX_SHARED: usize = 16;
+
+/// The text of `path`: the one read less than [`SAME_TICK`] ago when there
+/// is one, else read now (and shared when the kernel generated it; a
+/// regular file is always read, since it may have been replaced).
+pub fn read_shared(path: &Path) -> std::io::Result<String> {
+    let now = Instant::now();
+    if let Some((_, text)) = lock_shared().get(path).filter(|(at, _)| now < *at + SAME_TICK) {
+        return Ok(text.clone());
+    }
+    let mut buf = Vec::new();
+    read(path, &mut buf)?;
+    let text = String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    if lock().contains_key(path) {
+        let mut shared = lock_shared();
+        if shared.len() >= MAX_SHARED {
+            shared.clear();
+        }
+        shared.insert(path.to_path_buf(), (now, text.clone()));
+    }
+    Ok(text)
+}
 
 /// Read the whole of `path` into `buf` (replacing its contents), through a
 /// held handle when the file is on procfs or sysfs.
@@ -108,6 +145,10 @@ fn lock() -> std::sync::MutexGuard<'static, HashMap<PathBuf, File>> {
     HELD.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn lock_shared() -> std::sync::MutexGuard<'static, HashMap<PathBuf, (Instant, String)>> {
+    SHARED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 pub fn is_held(path: &Path) -> bool {
     lock().contains_key(path)
@@ -131,6 +172,31 @@ mod tests {
         read(path, &mut second).unwrap();
         assert_ne!(first, second, "a held handle re-reads the kernel's current text");
         assert!(second.ends_with(b"\n"));
+    }
+
+    #[test]
+    fn a_shared_text_is_the_same_within_a_tick_and_fresh_after() {
+        // This thread's run time, by a path no other test reads.
+        let path = PathBuf::from(format!("/proc/self/task/{}/schedstat", nix::unistd::gettid()));
+        let first = read_shared(&path).unwrap();
+        let spin = |d: Duration| {
+            let until = Instant::now() + d;
+            while Instant::now() < until {}
+        };
+        spin(Duration::from_millis(20));
+        assert_eq!(read_shared(&path).unwrap(), first, "same tick: shared");
+        spin(SAME_TICK);
+        assert_ne!(read_shared(&path).unwrap(), first, "a later tick reads afresh");
+    }
+
+    #[test]
+    fn regular_files_are_never_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meminfo");
+        std::fs::write(&path, "old").unwrap();
+        assert_eq!(read_shared(&path).unwrap(), "old");
+        std::fs::write(&path, "new").unwrap();
+        assert_eq!(read_shared(&path).unwrap(), "new");
     }
 
     #[test]

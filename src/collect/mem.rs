@@ -69,7 +69,7 @@ impl VirtualMemory {
 
     pub fn read(env: &Env) -> VirtualMemory {
         VirtualMemory::from_meminfo(&parse_meminfo(
-            &env.read_logged("mem", "proc/meminfo").unwrap_or_default(),
+            &env.read_shared_logged("mem", "proc/meminfo").unwrap_or_default(),
         ))
     }
 }
@@ -205,7 +205,7 @@ impl Plugin for MemSwap {
     }
 
     fn collect(&mut self) -> Value {
-        let Some(text) = self.env.read_logged("memswap", "proc/meminfo") else {
+        let Some(text) = self.env.read_shared_logged("memswap", "proc/meminfo") else {
             return Value::Object(Map::new());
         };
         let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(&text));

@@ -98,10 +98,25 @@ impl Env {
         read_text(&self.path(rel))
     }
 
+    /// [`Env::read`] for the files several plugins read at each refresh
+    /// tick: see [`held::read_shared`].
+    pub fn read_shared(&self, rel: &str) -> std::io::Result<String> {
+        held::read_shared(&self.path(rel))
+    }
+
     /// Read a source every host has; on failure log once per (file, error
     /// kind) and return None so the plugin falls back to its empty shape.
     pub fn read_logged(&self, plugin: &str, rel: &str) -> Option<String> {
-        match self.read(rel) {
+        self.logged(plugin, rel, self.read(rel))
+    }
+
+    /// [`Env::read_logged`] through [`Env::read_shared`].
+    pub fn read_shared_logged(&self, plugin: &str, rel: &str) -> Option<String> {
+        self.logged(plugin, rel, self.read_shared(rel))
+    }
+
+    fn logged(&self, plugin: &str, rel: &str, read: std::io::Result<String>) -> Option<String> {
+        match read {
             Ok(text) => Some(text),
             Err(e) => {
                 let key = format!("{rel}:{:?}", e.kind());
@@ -427,12 +442,12 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
 /// from `sysconf(_SC_NPROCESSORS_ONLN)` (glibc reads sysfs' `online` list),
 /// else the `cpuN` lines of /proc/stat.
 pub fn logical_cpus(root: &Path) -> usize {
-    let online = read_text(&root.join("sys/devices/system/cpu/online"))
+    let online = held::read_shared(&root.join("sys/devices/system/cpu/online"))
         .ok()
         .and_then(|list| count_cpu_list(&list));
     online
         .or_else(|| {
-            read_text(&root.join("proc/stat")).ok().map(|s| {
+            held::read_shared(&root.join("proc/stat")).ok().map(|s| {
                 s.lines()
                     .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
                     .count()

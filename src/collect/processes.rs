@@ -801,7 +801,8 @@ fn memory_info(pages: [u64; 7], page_size: u64) -> [u64; 7] {
 }
 
 /// Processes (and threads) created since boot, in every pid namespace:
-/// `processes` in /proc/stat.
+/// `processes` in /proc/stat, read afresh (not [`Env::read_shared`]): a
+/// count even a few milliseconds old could miss a process created since.
 fn forks_since_boot(env: &Env) -> Option<u64> {
     let text = env.read("proc/stat").ok()?;
     text.lines()

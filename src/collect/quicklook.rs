@@ -104,7 +104,7 @@ impl Plugin for QuickLook {
     fn collect(&mut self) -> Value {
         let (prev, cur, _) = self.sampler.next(&self.env);
         let (_, busy) = percentages(&prev.total, &cur.total);
-        let meminfo_text = self.env.read("proc/meminfo").unwrap_or_default();
+        let meminfo_text = self.env.read_shared("proc/meminfo").unwrap_or_default();
         let meminfo = parse_meminfo(&meminfo_text);
         let vm = VirtualMemory::from_meminfo(&meminfo);
         let (_, _, _, swap) = swap_from_meminfo(&meminfo);
