@@ -326,6 +326,10 @@ struct Known {
     measured_at: Instant,
     /// The open file read at every scan (see [`Probe`]).
     probe: Option<Probe>,
+    /// `stat` of a single-threaded process, kept open while it runs
+    /// between scans: its stat is then re-read at every scan (a busy
+    /// daemon, a kernel worker) and would otherwise be opened every time.
+    stat_probe: Option<Probe>,
     /// Cached for 60 s (from status, cmdline and /etc/passwd).
     ids: Option<Ids>,
     cmdline: Value,
@@ -340,6 +344,7 @@ struct Current {
     /// The process has not run since its stat was read (same runs).
     slept: bool,
     probe: Option<Probe>,
+    stat_probe: Option<Probe>,
 }
 
 /// The file of a process read at every scan (`schedstat` for a
@@ -487,8 +492,10 @@ impl Scanner {
         for pid in pids {
             let mut known = previous.remove(&pid);
             let probe = known.as_mut().and_then(|k| k.probe.take());
+            let stat_probe = known.as_mut().and_then(|k| k.stat_probe.take());
             // A process that vanished mid-scan is skipped, as psutil does.
-            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), probe, clock()) else {
+            let held = (probe, stat_probe);
+            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), held, clock()) else {
                 continue;
             };
             let known = known.filter(|k| k.stat.start == current.stat.start);
@@ -545,14 +552,16 @@ impl Scanner {
     /// A process's stat: the one `known` holds when the process has not
     /// run since (schedstat costs the kernel 40 % less to generate than
     /// stat, and most processes sleep through most scans), else read.
+    /// `held` is the process's probe and stat probe from the last scan.
     fn current_stat(
         &mut self,
         proc_dir: &OwnedFd,
         pid: u32,
         known: Option<&Known>,
-        held: Option<Probe>,
+        held: (Option<Probe>, Option<Probe>),
         now: Instant,
     ) -> Option<Current> {
+        let (held, held_stat) = held;
         if known.is_some_and(|k| k.stat.num_threads > 1) {
             let (len, probe) = self.read_probe(proc_dir, pid, "stat", held);
             let stat = parse_stat(&self.buf[..len?])?;
@@ -561,24 +570,34 @@ impl Scanner {
                 runs: None,
                 slept: false,
                 probe,
+                stat_probe: None,
             });
         }
         let (len, probe) = self.read_probe(proc_dir, pid, "schedstat", held);
         let runs = len.and_then(|len| parse_runs(std::str::from_utf8(&self.buf[..len]).ok()?));
         if let Some(k) = known.filter(|k| runs.is_some() && k.runs == runs && now < k.measured_at + SLEEPER_REREAD) {
+            // It slept: its stat handle is let go.
             return Some(Current {
                 stat: k.stat.clone(),
                 runs,
                 slept: true,
                 probe,
+                stat_probe: None,
             });
         }
-        let stat = self.read(proc_dir, pid, "stat").and_then(parse_stat)?;
+        // Held only for a process seen before: one seen for the first time
+        // may never run again.
+        let (len, stat_probe) = match known {
+            Some(_) => self.read_probe(proc_dir, pid, "stat", held_stat),
+            None => (self.read(proc_dir, pid, "stat").map(<[u8]>::len), None),
+        };
+        let stat = parse_stat(&self.buf[..len?])?;
         Some(Current {
             runs: runs.filter(|_| stat.num_threads == 1),
             stat,
             slept: false,
             probe,
+            stat_probe,
         })
     }
 
@@ -622,6 +641,7 @@ impl Scanner {
             runs,
             slept,
             probe,
+            stat_probe,
         } = current;
         let reuse_for = if slept { SLEEPER_REREAD } else { IDLE_REREAD };
         let idle = known
@@ -681,6 +701,7 @@ impl Scanner {
             pages: proc.pages,
             measured_at,
             probe,
+            stat_probe,
             ids: proc.ids,
             cmdline: proc.cmdline,
             username: proc.username,
@@ -1549,10 +1570,20 @@ mod tests {
             scanner.known[&pid].probe.is_some(),
             "the probe of a live process is held"
         );
-        std::thread::sleep(Duration::from_millis(300));
-        let (_, table) = scanner.scan(Instant::now).unwrap();
-        let cpu = by_pid(&table, u64::from(pid))["cpu_percent"].as_f64().unwrap();
-        assert!(cpu > 20.0, "the held probe saw the spinning child run: {cpu}");
+        // The second scan reads its stat by a held handle: the third, through it.
+        for scan in [2, 3] {
+            std::thread::sleep(Duration::from_millis(300));
+            let (_, table) = scanner.scan(Instant::now).unwrap();
+            let cpu = by_pid(&table, u64::from(pid))["cpu_percent"].as_f64().unwrap();
+            assert!(
+                cpu > 20.0,
+                "scan {scan}: the held probes saw the spinning child run: {cpu}"
+            );
+            assert!(
+                scanner.known[&pid].stat_probe.is_some(),
+                "scan {scan}: a process that ran keeps its stat open"
+            );
+        }
         busy.kill().unwrap();
         busy.wait().unwrap();
         let (_, table) = scanner.scan(Instant::now).unwrap();
@@ -1667,7 +1698,11 @@ mod tests {
         scanner.max_probes = 3;
         for _ in 0..3 {
             scanner.scan(Instant::now).unwrap();
-            let held = scanner.known.values().filter(|k| k.probe.is_some()).count();
+            let held: usize = scanner
+                .known
+                .values()
+                .map(|k| usize::from(k.probe.is_some()) + usize::from(k.stat_probe.is_some()))
+                .sum();
             assert_eq!(held, 3, "the live /proc has more than 3 processes");
         }
     }
@@ -1679,7 +1714,13 @@ mod tests {
         let mut scanner = Scanner::new(&env);
         scanner.scan(Instant::now).unwrap();
         assert!(!scanner.known.is_empty());
-        assert!(scanner.known.values().all(|k| k.probe.is_none()));
+        scanner.scan(Instant::now).unwrap();
+        assert!(
+            scanner
+                .known
+                .values()
+                .all(|k| k.probe.is_none() && k.stat_probe.is_none())
+        );
     }
 
     /// Cost of a scan on the live /proc with 2000 extra `sleep` processes:
