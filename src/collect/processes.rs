@@ -73,6 +73,9 @@ pub struct Stat {
     pub vsize: u64,
     /// Resident pages.
     pub rss: u64,
+    /// A thread other than its group's leader (exit signal −1): /proc lists
+    /// only leaders, but a thread's id opens there like a pid.
+    pub thread: bool,
 }
 
 impl Stat {
@@ -106,6 +109,7 @@ pub fn parse_stat(data: &[u8]) -> Option<Stat> {
         start: 0,
         vsize: 0,
         rss: 0,
+        thread: false,
     };
     let mut fields = 0;
     for (i, col) in rest.split_ascii_whitespace().enumerate().take(40) {
@@ -118,6 +122,7 @@ pub fn parse_stat(data: &[u8]) -> Option<Stat> {
             19 => stat.start = n(),
             20 => stat.vsize = n(),
             21 => stat.rss = n(),
+            35 => stat.thread = col == "-1",
             // Missing on old kernels: psutil then reports iowait 0.
             39 => stat.ticks[4] = n(),
             _ => {}
@@ -434,6 +439,11 @@ pub struct Scanner {
     probes: usize,
     /// /proc/stat's count of processes created since boot, at the last scan.
     forks: Option<u64>,
+    /// Whether /proc is this process's pid namespace's (its `self` is us):
+    /// then /proc/loadavg's last pid numbers the pids in it.
+    our_pid_namespace: bool,
+    /// /proc/loadavg's last pid at the last scan.
+    last_pid: Option<u32>,
 }
 
 impl Scanner {
@@ -454,6 +464,8 @@ impl Scanner {
             max_probes: max_probes(),
             probes: 0,
             forks: None,
+            our_pid_namespace: is_our_pid_namespace(&env.proc_root()),
+            last_pid: None,
         }
     }
 
@@ -465,15 +477,27 @@ impl Scanner {
         let proc_dir = open_dir(&proc_root)?;
         let procfs = super::held::regenerated_on_read(&proc_dir);
         let forks = procfs.then(|| forks_since_boot(&self.env)).flatten();
-        let mut pids: Vec<u32> = if must_list(procfs, forks, self.forks, self.known.is_empty()) {
-            std::fs::read_dir(&proc_root)
+        let last_pid = (procfs && self.our_pid_namespace)
+            .then(|| last_pid(&self.env))
+            .flatten();
+        let created = new_pids(self.last_pid, last_pid).filter(|_| !self.known.is_empty());
+        let mut pids: Vec<u32> = match (must_list(procfs, forks, self.forks, self.known.is_empty()), created) {
+            (false, _) => self.known.keys().copied().collect(),
+            (true, Some(created)) => {
+                let known = &self.known;
+                known
+                    .keys()
+                    .copied()
+                    .chain(created.filter(|pid| !known.contains_key(pid)))
+                    .collect()
+            }
+            (true, None) => std::fs::read_dir(&proc_root)
                 .ok()?
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        } else {
-            self.known.keys().copied().collect()
+                .collect(),
         };
         self.forks = forks;
+        self.last_pid = last_pid;
         pids.sort_unstable();
 
         self.sort_key = self.fixed_sort.unwrap_or_else(|| {
@@ -498,6 +522,9 @@ impl Scanner {
             let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), held, clock()) else {
                 continue;
             };
+            if current.stat.thread {
+                continue;
+            }
             let known = known.filter(|k| k.stat.start == current.stat.start);
             let (state, threads) = (current.stat.state, current.stat.num_threads);
             let now = clock();
@@ -833,6 +860,37 @@ fn forks_since_boot(env: &Env) -> Option<u64> {
         .ok()
 }
 
+/// The pid most recently handed out in this pid namespace: the last field
+/// of /proc/loadavg, read afresh like [`forks_since_boot`].
+fn last_pid(env: &Env) -> Option<u32> {
+    env.read("proc/loadavg")
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(4)?
+        .parse()
+        .ok()
+}
+
+/// Whether `proc_root` is the procfs of this process's pid namespace.
+fn is_our_pid_namespace(proc_root: &Path) -> bool {
+    nix::fcntl::readlink(&proc_root.join("self"))
+        .is_ok_and(|link| link.to_str().and_then(|pid| pid.parse().ok()) == Some(std::process::id()))
+}
+
+/// Most ids [`new_pids`] hands out; past that, listing /proc is cheaper.
+const MAX_NEW_PIDS: u32 = 64;
+
+/// The ids handed out since the last scan, when that is few: pids are
+/// allocated upwards from the last one, so every process created since has
+/// an id in `then+1..=now`, unless allocation wrapped around (`now` below
+/// `then`). Some of these ids are threads, or already gone; trying them
+/// costs less than listing /proc, which makes the kernel look up every
+/// process there.
+fn new_pids(then: Option<u32>, now: Option<u32>) -> Option<std::ops::RangeInclusive<u32>> {
+    let (then, now) = (then?, now?);
+    (then <= now && now - then <= MAX_NEW_PIDS).then(|| then + 1..=now)
+}
+
 /// Whether the scan must list /proc. When nothing was created since the
 /// last scan, the processes are the ones known then, less those that have
 /// exited (reading them fails, and they are skipped as in any scan).
@@ -1153,6 +1211,11 @@ mod tests {
             (odd.comm.as_str(), odd.state, odd.ticks, odd.start, odd.vsize),
             ("a) (b c)", b'R', [5, 6, 0, 0, 0], 99, 4096)
         );
+        assert!(!stat.thread && !odd.thread);
+        let mut thread = STAT_PID1.to_vec();
+        let at = thread.windows(4).position(|w| w == b" 17 ").unwrap();
+        thread.splice(at..at + 4, *b" -1 ");
+        assert!(parse_stat(&thread).unwrap().thread, "exit signal -1");
         assert_eq!(parse_stat(b"42 (x) R 1 2"), None);
         assert_eq!(parse_stat(b""), None);
     }
@@ -1659,6 +1722,43 @@ mod tests {
         assert_eq!(count.published.len(), 2);
         let current = Arc::clone(&env.processes.read().unwrap());
         assert!(Arc::ptr_eq(&current, &count.published[1]));
+    }
+
+    #[test]
+    fn new_pids_are_the_few_ids_handed_out_since() {
+        assert_eq!(new_pids(Some(100), Some(103)), Some(101..=103));
+        assert_eq!(new_pids(Some(100), Some(100)).map(Iterator::count), Some(0));
+        assert_eq!(
+            new_pids(Some(100), Some(100 + MAX_NEW_PIDS)).map(Iterator::count),
+            Some(64)
+        );
+        assert_eq!(new_pids(Some(100), Some(101 + MAX_NEW_PIDS)), None, "too many: list");
+        assert_eq!(new_pids(Some(4_000_000), Some(310)), None, "wrapped around: list");
+        assert_eq!(new_pids(None, Some(310)), None, "first scan");
+        assert_eq!(new_pids(Some(310), None), None, "no last pid");
+    }
+
+    #[test]
+    fn a_threads_id_is_not_a_process() {
+        let env = env_at(Path::new("/"), "");
+        let mut scanner = Scanner::new(&env);
+        assert!(scanner.our_pid_namespace, "the tests run in /proc's namespace");
+        scanner.scan(Instant::now).unwrap();
+        // Creating the thread moves the fork counter: the next scan tries the
+        // ids handed out since, the thread's among them.
+        let (tid_sender, tid) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            tid_sender.send(nix::unistd::gettid().as_raw().cast_unsigned()).unwrap();
+            let _ = stopped.recv();
+        });
+        let tid = tid.recv().unwrap();
+        let (_, table) = scanner.scan(Instant::now).unwrap();
+        stop.send(()).unwrap();
+        thread.join().unwrap();
+        assert!(!pids(&table).contains(&u64::from(tid)));
+        assert!(!scanner.known.contains_key(&tid));
+        assert!(pids(&table).contains(&u64::from(std::process::id())));
     }
 
     #[test]
