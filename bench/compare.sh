@@ -2,7 +2,7 @@
 # Side-by-side benchmark: Glances 3.4.0.5 (from PyPI, in a venv) and a
 # release build of glint, on loopback, measured alternately in one run.
 #
-#   bench/compare.sh            full run (about 8 minutes)
+#   bench/compare.sh            full run (about 10 minutes)
 #   QUICK=1 bench/compare.sh    shorter phases, for a smoke test
 #
 # Prints a markdown table of both servers and the ratios. Needs: python3-venv,

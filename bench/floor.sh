@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 WORK=${GLINT_BENCH_DIR:-/tmp/glint-bench}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-60}
 RUNS=${RUNS:-2}
-FLOOR_PORT=61493
-GLINT_PORT=61494
+FLOOR_PORT=61495
+GLINT_PORT=61496
 mkdir -p "$WORK"
 cc -O2 -pthread bench/floor.c -o "$WORK/floor"
 cargo build --release --quiet
