@@ -13,9 +13,9 @@
 //! handles is bounded.
 //!
 //! A few such files are read by several plugins at the same refresh tick
-//! (/proc/stat by cpu, percpu and quicklook; /proc/meminfo
-//! by mem, memswap, quicklook and the scan). [`read_shared`] hands them all
-//! the text the first one read, so the kernel generates it once per tick.
+//! (/proc/stat by cpu, percpu and quicklook; /proc/meminfo by mem, memswap,
+//! quicklook and the scan). [`read_shared`] hands them all the text the
+//! first one read, so the kernel generates it once per tick.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,9 +51,7 @@ pub fn read_shared(path: &Path) -> std::io::Result<String> {
     if let Some((_, text)) = lock_shared().get(path).filter(|(at, _)| now < *at + SAME_TICK) {
         return Ok(text.clone());
     }
-    let mut buf = Vec::new();
-    read(path, &mut buf)?;
-    let text = String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let text = super::read_text(path)?;
     if lock().contains_key(path) {
         let mut shared = lock_shared();
         if shared.len() >= MAX_SHARED {

@@ -14,7 +14,14 @@
 //!   for the kernel to generate); if it has not run since its `stat` was
 //!   read, that stat, statm and io still hold (for up to 30 s);
 //! - any other process whose `stat` is unchanged skips `statm` and `io` for
-//!   up to 10 s.
+//!   up to 10 s;
+//! - a single-threaded process that runs between scans keeps its `stat`
+//!   open too.
+//!
+//! /proc itself is listed at the first scan, and later only when processes
+//! were created since the last one (/proc/stat's fork counter moved) and
+//! the pids handed out since cannot be tried one by one instead: more than
+//! 64 of them, a wrap-around, or a /proc of another pid namespace.
 //!
 //! `cmdline` and `username` are kept per process and re-read every 60 s,
 //! like Glances' cache; `status` (costly to generate) is only read with
