@@ -1,5 +1,6 @@
-//! One actor per enabled plugin: it collects on its own interval, off the
-//! actor thread, and hands each sample to the aggregator.
+//! One actor per enabled plugin: it collects when told, off the actor thread
+//! unless quick, and hands each sample to the aggregator. A [`Ticker`] per
+//! refresh period tells its plugins when.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,18 +26,19 @@ pub struct PluginActor {
     /// When the collection in flight started, to report a stuck collector once.
     busy_since: Option<Instant>,
     stuck_reported: bool,
-    /// Collects when told (see [`FollowUp`]) instead of on its own timer.
+    /// Collects after the plugin it follows, not at the first start.
     following: bool,
     /// Told to collect after each of this plugin's samples.
     followers: Vec<Addr<PluginActor>>,
 }
 
-/// Collect now: the plugin this one follows has just delivered a sample
-/// (processlist mirrors the table that processcount's scan publishes, so it
-/// must collect right after that scan, not at the same tick as it).
+/// Collect now: sent by the plugin's [`Ticker`], or by the plugin this one
+/// follows once it has delivered a sample (processlist mirrors the table
+/// that processcount's scan publishes, so it must collect right after that
+/// scan, not at the same tick as it).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct FollowUp;
+pub struct Collect;
 
 impl PluginActor {
     pub fn new(
@@ -60,7 +62,7 @@ impl PluginActor {
         }
     }
 
-    /// Collect only when told by the plugin it follows.
+    /// Collect only when told by the plugin it follows (it gets no ticker).
     pub fn following(mut self) -> PluginActor {
         self.following = true;
         self
@@ -122,7 +124,7 @@ impl PluginActor {
             sample,
             at: crate::timefmt::now_micros(),
         });
-        self.followers.iter().for_each(|f| f.do_send(FollowUp));
+        self.followers.iter().for_each(|f| f.do_send(Collect));
     }
 
     /// The collector panicked: rebuild it from its config so the plugin
@@ -131,14 +133,37 @@ impl PluginActor {
         error!(plugin = self.name, error = why, "collector panicked; restarting it");
         self.plugin = Some((self.factory)());
     }
+}
 
-    /// Tick again at the next boundary of the refresh period (wall clock):
-    /// intervals never drift, and plugins sharing a period tick together.
+/// Tells the plugins of one refresh period to collect, at each boundary of
+/// the period (wall clock): intervals never drift, and plugins sharing a
+/// period tick together. One timer per period rather than per plugin: tokio
+/// fires timers outside the actors' task set, so each one that fires costs
+/// a self-wake (an eventfd write and another epoll round); the messages
+/// sent from here are queued locally instead.
+pub struct Ticker {
+    period: Duration,
+    plugins: Vec<Addr<PluginActor>>,
+}
+
+impl Ticker {
+    pub fn new(period: Duration, plugins: Vec<Addr<PluginActor>>) -> Ticker {
+        Ticker { period, plugins }
+    }
+
     fn schedule(&self, ctx: &mut Context<Self>) {
-        ctx.run_later(until_next_boundary(self.refresh), |act, ctx| {
-            act.tick(ctx);
+        ctx.run_later(until_next_boundary(self.period), |act, ctx| {
+            act.plugins.iter().for_each(|p| p.do_send(Collect));
             act.schedule(ctx);
         });
+    }
+}
+
+impl Actor for Ticker {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.schedule(ctx);
     }
 }
 
@@ -165,17 +190,18 @@ impl Actor for PluginActor {
             refresh = self.refresh.as_secs_f64(),
             "plugin actor started"
         );
+        // The first collection, at once: a ticker only starts at the next
+        // boundary.
         if !self.following {
             self.tick(ctx);
-            self.schedule(ctx);
         }
     }
 }
 
-impl Handler<FollowUp> for PluginActor {
+impl Handler<Collect> for PluginActor {
     type Result = ();
 
-    fn handle(&mut self, _msg: FollowUp, ctx: &mut Context<Self>) {
+    fn handle(&mut self, _msg: Collect, ctx: &mut Context<Self>) {
         self.tick(ctx);
     }
 }
@@ -218,14 +244,9 @@ mod tests {
                 BUILT.fetch_add(1, Ordering::SeqCst);
                 Box::new(Fragile { calls: 0 })
             });
-            PluginActor::new(
-                "load",
-                factory,
-                Duration::from_millis(50),
-                Arc::new(Limits::default()),
-                aggregator.clone(),
-            )
-            .start();
+            let period = Duration::from_millis(50);
+            let plugin = PluginActor::new("load", factory, period, Arc::new(Limits::default()), aggregator.clone());
+            Ticker::new(period, vec![plugin.start()]).start();
             // Poll: the machine may be busy with other tests.
             for _ in 0..100 {
                 if aggregator.send(UpdateCount("load")).await.unwrap() >= 2 {

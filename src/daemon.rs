@@ -1,7 +1,7 @@
 //! Turning flags and config into the running mesh: which plugins run, at
 //! which interval, with which limits (spec §6.3, §7.3).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use actix::prelude::*;
 
 use crate::actors::aggregator::Aggregator;
 use crate::actors::alert::{Actions, AlertActor, Events, Smoothing};
-use crate::actors::plugin::{Factory, PluginActor};
+use crate::actors::plugin::{Factory, PluginActor, Ticker};
 use crate::cli::Cli;
 use crate::collect::{ALL_PLUGINS, Env, build};
 use crate::config::Config;
@@ -171,23 +171,32 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
     // processlist mirrors the table processcount's scan publishes: with
     // both enabled it collects right after each scan, not on its own timer.
     let scanning = plan.plugins.iter().any(|p| p.enabled && p.name == "processcount");
+    let mut by_period: BTreeMap<Duration, Vec<Addr<PluginActor>>> = BTreeMap::new();
     let processlist = plan
         .plugins
         .iter()
         .find(|p| p.enabled && p.name == "processlist")
         .map(|p| match scanning {
             true => new_actor(p).following().start(),
-            false => new_actor(p).start(),
+            false => {
+                let list = new_actor(p).start();
+                by_period.entry(p.refresh).or_default().push(list.clone());
+                list
+            }
         });
     for p in plan
         .plugins
         .iter()
         .filter(|p| p.enabled && !PASSIVE.contains(&p.name) && p.name != "processlist")
     {
-        match (&processlist, p.name) {
+        let actor = match (&processlist, p.name) {
             (Some(list), "processcount") => new_actor(p).with_follower(list.clone()).start(),
             _ => new_actor(p).start(),
         };
+        by_period.entry(p.refresh).or_default().push(actor);
+    }
+    for (period, plugins) in by_period {
+        Ticker::new(period, plugins).start();
     }
     aggregator
 }
