@@ -19,9 +19,10 @@
 //!   open too.
 //!
 //! /proc itself is listed at the first scan, and later only when processes
-//! were created since the last one (/proc/stat's fork counter moved) and
-//! the pids handed out since cannot be tried one by one instead: more than
-//! 64 of them, a wrap-around, or a /proc of another pid namespace.
+//! were created since the last one and their pids cannot be tried one by
+//! one instead: more than 64 pids handed out since (/proc/loadavg's last
+//! pid), a wrap-around, or a /proc of another pid namespace (there only
+//! /proc/stat's fork counter tells whether any process was created).
 //!
 //! `cmdline` and `username` are kept per process and re-read every 60 s,
 //! like Glances' cache; `status` (costly to generate) is only read with
@@ -444,13 +445,11 @@ pub struct Scanner {
     /// Probes held after the scan so far; none when /proc is not procfs
     /// (a fixture tree: a handle could outlive a replaced file).
     probes: usize,
-    /// /proc/stat's count of processes created since boot, at the last scan.
-    forks: Option<u64>,
     /// Whether /proc is this process's pid namespace's (its `self` is us):
     /// then /proc/loadavg's last pid numbers the pids in it.
     our_pid_namespace: bool,
-    /// /proc/loadavg's last pid at the last scan.
-    last_pid: Option<u32>,
+    /// What told which processes were created, at the last scan.
+    creation: Option<Creation>,
 }
 
 impl Scanner {
@@ -470,9 +469,8 @@ impl Scanner {
             spare: HashMap::new(),
             max_probes: max_probes(),
             probes: 0,
-            forks: None,
             our_pid_namespace: is_our_pid_namespace(&env.proc_root()),
-            last_pid: None,
+            creation: None,
         }
     }
 
@@ -483,14 +481,12 @@ impl Scanner {
         let proc_root = self.env.proc_root();
         let proc_dir = open_dir(&proc_root)?;
         let procfs = super::held::regenerated_on_read(&proc_dir);
-        let forks = procfs.then(|| forks_since_boot(&self.env)).flatten();
-        let last_pid = (procfs && self.our_pid_namespace)
-            .then(|| last_pid(&self.env))
-            .flatten();
-        let created = new_pids(self.last_pid, last_pid).filter(|_| !self.known.is_empty());
-        let mut pids: Vec<u32> = match (must_list(procfs, forks, self.forks, self.known.is_empty()), created) {
-            (false, _) => self.known.keys().copied().collect(),
-            (true, Some(created)) => {
+        // Only on procfs: a fixture tree has no counter to trust.
+        let creation = procfs.then(|| self.creation()).flatten();
+        let created = created_since(self.creation, creation).filter(|_| !self.known.is_empty());
+        self.creation = creation;
+        let mut pids: Vec<u32> = match created {
+            Some(created) => {
                 let known = &self.known;
                 known
                     .keys()
@@ -498,13 +494,11 @@ impl Scanner {
                     .chain(created.filter(|pid| !known.contains_key(pid)))
                     .collect()
             }
-            (true, None) => std::fs::read_dir(&proc_root)
+            None => std::fs::read_dir(&proc_root)
                 .ok()?
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
                 .collect(),
         };
-        self.forks = forks;
-        self.last_pid = last_pid;
         pids.sort_unstable();
 
         self.sort_key = self.fixed_sort.unwrap_or_else(|| {
@@ -544,6 +538,17 @@ impl Scanner {
         // Spares left over (processes that exited) are not kept for later.
         self.spare = HashMap::new();
         Some((counts, rows.into_iter().map(|r| r.element).collect()))
+    }
+
+    /// What tells which processes are created from now on: in this process's
+    /// pid namespace the last pid handed out, else (a host's /proc seen from
+    /// a container) the global fork counter, which only tells whether any
+    /// was.
+    fn creation(&self) -> Option<Creation> {
+        let last_pid = self.our_pid_namespace.then(|| last_pid(&self.env)).flatten();
+        last_pid
+            .map(Creation::LastPid)
+            .or_else(|| forks_since_boot(&self.env).map(Creation::Forks))
     }
 
     /// Per-scan values; reloads /etc/passwd when the 60 s cache expires.
@@ -858,6 +863,8 @@ fn memory_info(pages: [u64; 7], page_size: u64) -> [u64; 7] {
 /// Processes (and threads) created since boot, in every pid namespace:
 /// `processes` in /proc/stat, read afresh (not [`Env::read_shared`]): a
 /// count even a few milliseconds old could miss a process created since.
+/// Listing /proc costs the kernel about five times reading /proc/stat (30 vs
+/// 6 µs with 120 processes here), and an idle host forks rarely.
 fn forks_since_boot(env: &Env) -> Option<u64> {
     let text = env.read("proc/stat").ok()?;
     text.lines()
@@ -884,28 +891,34 @@ fn is_our_pid_namespace(proc_root: &Path) -> bool {
         .is_ok_and(|link| link.to_str().and_then(|pid| pid.parse().ok()) == Some(std::process::id()))
 }
 
-/// Most ids [`new_pids`] hands out; past that, listing /proc is cheaper.
-const MAX_NEW_PIDS: u32 = 64;
-
-/// The ids handed out since the last scan, when that is few: pids are
-/// allocated upwards from the last one, so every process created since has
-/// an id in `then+1..=now`, unless allocation wrapped around (`now` below
-/// `then`). Some of these ids are threads, or already gone; trying them
-/// costs less than listing /proc, which makes the kernel look up every
-/// process there.
-fn new_pids(then: Option<u32>, now: Option<u32>) -> Option<std::ops::RangeInclusive<u32>> {
-    let (then, now) = (then?, now?);
-    (then <= now && now - then <= MAX_NEW_PIDS).then(|| then + 1..=now)
+/// What tells, from one scan to the next, which processes were created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Creation {
+    /// /proc/loadavg's last pid handed out in /proc's pid namespace.
+    LastPid(u32),
+    /// /proc/stat's count of processes created since boot.
+    Forks(u64),
 }
 
-/// Whether the scan must list /proc. When nothing was created since the
-/// last scan, the processes are the ones known then, less those that have
-/// exited (reading them fails, and they are skipped as in any scan).
-/// Listing /proc costs the kernel about five times reading /proc/stat (30 vs
-/// 6 µs with 120 processes here), and an idle host forks rarely. Only on
-/// procfs: a fixture tree has no such counter to trust.
-fn must_list(procfs: bool, forks: Option<u64>, forks_then: Option<u64>, none_known: bool) -> bool {
-    !procfs || forks.is_none() || forks != forks_then || none_known
+/// Most ids [`created_since`] hands out; past that, listing /proc is cheaper.
+const MAX_NEW_PIDS: u32 = 64;
+
+/// The ids of the processes created between two scans, when they can be
+/// told without listing /proc: none when nothing was (the processes are
+/// the ones known then, less those that have exited, whose reads fail).
+/// Pids are allocated upwards from the last one, so every process created
+/// since has an id in `then+1..=now`, unless allocation wrapped around
+/// (`now` below `then`); some of these ids are threads, or already gone.
+/// Trying a few costs less than listing /proc, which makes the kernel look
+/// up every process there. The fork counter only tells whether any was.
+fn created_since(then: Option<Creation>, now: Option<Creation>) -> Option<std::ops::RangeInclusive<u32>> {
+    match (then?, now?) {
+        (Creation::LastPid(then), Creation::LastPid(now)) => {
+            (then <= now && now - then <= MAX_NEW_PIDS).then(|| then + 1..=now)
+        }
+        (Creation::Forks(then), Creation::Forks(now)) if then == now => Some(std::ops::RangeInclusive::new(1, 0)), // empty
+        _ => None,
+    }
 }
 
 fn open_dir(path: &Path) -> Option<OwnedFd> {
@@ -1732,17 +1745,19 @@ mod tests {
     }
 
     #[test]
-    fn new_pids_are_the_few_ids_handed_out_since() {
-        assert_eq!(new_pids(Some(100), Some(103)), Some(101..=103));
-        assert_eq!(new_pids(Some(100), Some(100)).map(Iterator::count), Some(0));
-        assert_eq!(
-            new_pids(Some(100), Some(100 + MAX_NEW_PIDS)).map(Iterator::count),
-            Some(64)
-        );
-        assert_eq!(new_pids(Some(100), Some(101 + MAX_NEW_PIDS)), None, "too many: list");
-        assert_eq!(new_pids(Some(4_000_000), Some(310)), None, "wrapped around: list");
-        assert_eq!(new_pids(None, Some(310)), None, "first scan");
-        assert_eq!(new_pids(Some(310), None), None, "no last pid");
+    fn created_pids_are_the_few_ids_handed_out_since() {
+        use Creation::{Forks, LastPid};
+        let count = |then, now| created_since(Some(then), Some(now)).map(Iterator::count);
+        assert_eq!(created_since(Some(LastPid(100)), Some(LastPid(103))), Some(101..=103));
+        assert_eq!(count(LastPid(100), LastPid(100)), Some(0), "none: the known pids");
+        assert_eq!(count(LastPid(100), LastPid(100 + MAX_NEW_PIDS)), Some(64));
+        assert_eq!(count(LastPid(100), LastPid(101 + MAX_NEW_PIDS)), None, "too many: list");
+        assert_eq!(count(LastPid(4_000_000), LastPid(310)), None, "wrapped around: list");
+        assert_eq!(count(Forks(7), Forks(7)), Some(0), "no fork since");
+        assert_eq!(count(Forks(7), Forks(8)), None, "a fork since: list");
+        assert_eq!(count(Forks(7), LastPid(8)), None, "changed kind: list");
+        assert_eq!(created_since(None, Some(LastPid(310))), None, "first scan");
+        assert_eq!(created_since(Some(LastPid(310)), None), None, "no counter (not procfs)");
     }
 
     #[test]
@@ -1751,8 +1766,8 @@ mod tests {
         let mut scanner = Scanner::new(&env);
         assert!(scanner.our_pid_namespace, "the tests run in /proc's namespace");
         scanner.scan(Instant::now).unwrap();
-        // Creating the thread moves the fork counter: the next scan tries the
-        // ids handed out since, the thread's among them.
+        // Creating the thread hands out a pid: the next scan tries the ids
+        // handed out since, the thread's among them.
         let (tid_sender, tid) = std::sync::mpsc::channel();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -1766,15 +1781,6 @@ mod tests {
         assert!(!pids(&table).contains(&u64::from(tid)));
         assert!(!scanner.known.contains_key(&tid));
         assert!(pids(&table).contains(&u64::from(std::process::id())));
-    }
-
-    #[test]
-    fn proc_is_listed_unless_nothing_was_created_since_the_last_scan() {
-        assert!(!must_list(true, Some(7), Some(7), false));
-        assert!(must_list(true, Some(8), Some(7), false), "a fork since");
-        assert!(must_list(true, Some(7), Some(7), true), "first scan");
-        assert!(must_list(true, None, None, false), "no counter");
-        assert!(must_list(false, Some(7), Some(7), false), "not procfs");
     }
 
     #[test]
