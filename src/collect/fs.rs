@@ -198,6 +198,13 @@ impl MountWatch {
         super::held::regenerated_on_read(&file).then_some(MountWatch { file })
     }
 
+    /// The table, read through the watched descriptor (no second handle).
+    fn read(&self) -> Option<String> {
+        let mut buf = Vec::new();
+        super::held::read_from_start(&self.file, &mut buf).ok()?;
+        String::from_utf8(buf).ok()
+    }
+
     /// Whether a mount or unmount happened since the last call (or the open).
     fn changed(&self) -> bool {
         let mut fds = libc::pollfd {
@@ -258,11 +265,11 @@ impl Fs {
 
     /// The mounts to report, before hide/show and statvfs.
     fn read_mounts(&self) -> Vec<Mount> {
-        let Some(table) = self
-            .env
-            .read("proc/self/mounts")
-            .or_else(|_| self.env.read("proc/mounts"))
-            .ok()
+        let read = |rel| self.env.read(rel).ok();
+        let table = self.watch.as_ref().and_then(MountWatch::read);
+        let Some(table) = table
+            .or_else(|| read("proc/self/mounts"))
+            .or_else(|| read("proc/mounts"))
         else {
             return Vec::new();
         };

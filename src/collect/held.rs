@@ -36,7 +36,7 @@ static HELD: LazyLock<Mutex<HashMap<PathBuf, File>>> = LazyLock::new(Mutex::defa
 /// How old a shared text may be. Plugins with the same refresh tick at the
 /// same wall-clock boundary and read within a few milliseconds of it; a
 /// text older than this belongs to an earlier tick.
-pub const SAME_TICK: Duration = Duration::from_millis(100);
+const SAME_TICK: Duration = Duration::from_millis(100);
 
 /// Texts most recently read by [`read_shared`], and when; only a handful of
 /// call sites use it, so a few entries.
