@@ -66,32 +66,45 @@ fn read_number(path: &Path) -> Option<f64> {
     read_trimmed(path)?.parse().ok()
 }
 
-/// `hwmon*/[device/]<kind>N` bases that have at least one `<kind>N_*`
-/// file, deduplicated and sorted as text like psutil's glob results.
-fn hwmon_bases(env: &Env, kind: &str, under_device: bool) -> Vec<PathBuf> {
-    let Ok(class) = std::fs::read_dir(env.path("sys/class/hwmon")) else {
-        return Vec::new();
-    };
-    let mut bases: Vec<PathBuf> = class
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("hwmon"))
-        .map(|e| {
-            if under_device {
-                e.path().join("device")
-            } else {
-                e.path()
-            }
-        })
-        .flat_map(|dir| std::fs::read_dir(&dir).into_iter().flatten().flatten())
-        .filter_map(|file| {
-            let name = file.file_name().to_string_lossy().into_owned();
-            let (base, _) = name.split_once('_')?;
-            base.starts_with(kind).then(|| file.path().with_file_name(base))
-        })
-        .collect();
-    bases.sort_by_key(|p| p.to_string_lossy().into_owned());
-    bases.dedup();
-    bases
+/// The files of every `hwmon*` directory and of its `device/`, listed
+/// once per collection (temperatures and fans look at both layouts).
+pub struct HwmonFiles {
+    direct: Vec<PathBuf>,
+    under_device: Vec<PathBuf>,
+}
+
+impl HwmonFiles {
+    pub fn list(env: &Env) -> HwmonFiles {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(env.path("sys/class/hwmon"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("hwmon"))
+            .map(|e| e.path())
+            .collect();
+        let files_in = |dir: PathBuf| std::fs::read_dir(dir).into_iter().flatten().flatten().map(|f| f.path());
+        HwmonFiles {
+            direct: dirs.iter().cloned().flat_map(files_in).collect(),
+            under_device: dirs.iter().map(|d| d.join("device")).flat_map(files_in).collect(),
+        }
+    }
+
+    /// `hwmon*/[device/]<kind>N` bases that have at least one `<kind>N_*`
+    /// file, deduplicated and sorted as text like psutil's glob results.
+    fn bases(&self, kind: &str, under_device: bool) -> Vec<PathBuf> {
+        let files = if under_device { &self.under_device } else { &self.direct };
+        let mut bases: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|file| {
+                let name = file.file_name()?.to_string_lossy();
+                let (base, _) = name.split_once('_')?;
+                base.starts_with(kind).then(|| file.with_file_name(base))
+            })
+            .collect();
+        bases.sort_by_key(|p| p.to_string_lossy().into_owned());
+        bases.dedup();
+        bases
+    }
 }
 
 /// The chip name of a sensor base (`name` beside it).
@@ -108,9 +121,9 @@ fn suffixed(base: &Path, suffix: &str) -> PathBuf {
 /// psutil `sensors_temperatures()`: hwmon `temp*` sensors in °C (a sensor
 /// whose input or chip name cannot be read is skipped); thermal zones only
 /// when hwmon has no temperature at all.
-pub fn temperatures(env: &Env) -> Chips {
-    let mut bases = hwmon_bases(env, "temp", false);
-    bases.extend(hwmon_bases(env, "temp", true));
+pub fn temperatures(env: &Env, hwmon: &HwmonFiles) -> Chips {
+    let mut bases = hwmon.bases("temp", false);
+    bases.extend(hwmon.bases("temp", true));
     bases.sort_by_key(|p| p.to_string_lossy().into_owned());
     if bases.is_empty() {
         return thermal_zones(env);
@@ -170,10 +183,10 @@ fn trip_points(zone: &Path) -> (Option<f64>, Option<f64>) {
 
 /// psutil `sensors_fans()`: hwmon `fan*` inputs in RPM (the `device/`
 /// layout only when no hwmon directory has fans itself).
-pub fn fans(env: &Env) -> Chips {
-    let mut bases = hwmon_bases(env, "fan", false);
+pub fn fans(hwmon: &HwmonFiles) -> Chips {
+    let mut bases = hwmon.bases("fan", false);
     if bases.is_empty() {
-        bases = hwmon_bases(env, "fan", true);
+        bases = hwmon.bases("fan", true);
     }
     let mut chips = Chips::new();
     for base in &bases {
@@ -315,8 +328,9 @@ impl Plugin for Sensors {
     }
 
     fn collect(&mut self) -> Value {
-        let mut all = labelled(&temperatures(&self.env), "C", TEMPERATURE);
-        all.extend(labelled(&fans(&self.env), "R", FAN));
+        let hwmon = HwmonFiles::list(&self.env);
+        let mut all = labelled(&temperatures(&self.env, &hwmon), "C", TEMPERATURE);
+        all.extend(labelled(&fans(&hwmon), "R", FAN));
         all.extend(battery(&self.env).map(|(percent, plugged)| battery_element(percent, plugged)));
         let mut shown = Vec::with_capacity(all.len());
         for mut element in all {
@@ -401,7 +415,8 @@ mod tests {
 
     #[test]
     fn temperatures_like_psutil() {
-        let chips = temperatures(&env("[sensors]\n"));
+        let env = env("[sensors]\n");
+        let chips = temperatures(&env, &HwmonFiles::list(&env));
         let names: Vec<&str> = chips.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["nvme", "coretemp", "acpitz"]);
         assert_eq!(
