@@ -201,8 +201,9 @@ impl StreamHandler<Expired> for Ticker {
 
 /// How long after a period's boundary the ticks come. Exactly on the
 /// boundary, idle cost was both higher and more scattered in 40 s runs
-/// here (738–911 µs/s in six, against 715–774 in eight at 2 ms): other periodic work
-/// wakes on whole seconds too, and competes for the same caches and cores.
+/// here (738–911 µs/s in six, against 715–774 in eight at 2 ms): other
+/// periodic work wakes on whole seconds too, and competes for the same
+/// caches and cores.
 const PAST_THE_BOUNDARY: Duration = Duration::from_millis(2);
 
 /// A timerfd, for tokio to poll.
