@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use clap::Parser;
 use tracing::{error, info, warn};
 
@@ -13,7 +13,7 @@ use glint::cli::Cli;
 use glint::collect::{Env, help::help_body, logical_cpus};
 use glint::config::Config;
 use glint::daemon::{Plan, start_mesh};
-use glint::http::{ApiState, handle};
+use glint::http::ApiState;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
@@ -168,43 +168,16 @@ async fn serve(
             "listening on a non-loopback address without a password: anyone who can reach {addr} can read these stats"
         );
     }
-    // The mesh is started on the one HTTP worker's thread, when the worker
-    // builds its app: a request then reaches the aggregator by message
-    // without a thread hop (in a perf profile under wrk, the hop's context
-    // switches and wakeups were about a third of the daemon's CPU), and an
-    // idle daemon has one thread to wake. Blocking
-    // collectors still run on that thread's blocking pool. A second worker
-    // would only share the same aggregator.
-    let mesh_inputs = Arc::new(Mutex::new(Some((plan, env, auth))));
-    let state: Arc<OnceLock<web::Data<ApiState>>> = Arc::default();
-    let app_state = move || {
-        state
-            .get_or_init(|| {
-                let (plan, env, auth) = mesh_inputs
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                    .expect("the state is built once");
-                let aggregator = start_mesh(&plan, &env);
-                let api = ApiState::new(aggregator, &config, args.clone(), &help, auth);
-                web::Data::new(api.waiting_for_first_samples(Duration::from_secs(3)))
-            })
-            .clone()
-    };
-    // Request limits, explicitly: actix-http itself caps a request head at
-    // 32 KiB and 96 headers (431/400 beyond); paths over MAX_PATH get 414.
-    HttpServer::new(move || App::new().app_data(app_state()).default_service(web::to(handle)))
-        .listen(listener)?
-        .workers(1)
-        .max_connections(10_000)
-        .max_connection_rate(1_024)
-        .keep_alive(Duration::from_secs(75))
-        // Large bodies go out in several writes (see text.rs): without this,
-        // Nagle holds the last one until the client's delayed ACK (40 ms).
-        .tcp_nodelay(true)
-        .client_request_timeout(Duration::from_secs(5))
-        .client_disconnect_timeout(Duration::from_secs(1))
-        .shutdown_timeout(2)
-        .run()
-        .await
+    // The mesh, the HTTP connections and their accepting share this one
+    // thread: a request reaches the aggregator by message without a thread
+    // hop (in a perf profile under wrk, the hop's context switches and
+    // wakeups were about a third of the daemon's CPU), and an idle daemon
+    // has one thread to wake. Blocking collectors run on its blocking pool.
+    let aggregator = start_mesh(&plan, &env);
+    let api = ApiState::new(aggregator, &config, args, &help, auth, addr);
+    glint::http::server::run(
+        listener,
+        web::Data::new(api.waiting_for_first_samples(Duration::from_secs(3))),
+    )
+    .await
 }

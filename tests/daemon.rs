@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -221,8 +223,8 @@ fn port_in_use_is_a_clear_error() {
 }
 
 #[test]
-fn sigterm_and_sigint_stop_cleanly() {
-    for signal in [libc::SIGTERM, libc::SIGINT] {
+fn sigterm_sigint_and_sigquit_stop_cleanly() {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
         let mut g = Glint::start(&[]);
         let started = Instant::now();
         unsafe { libc::kill(g.child.id() as i32, signal) };
@@ -235,6 +237,50 @@ fn sigterm_and_sigint_stop_cleanly() {
         };
         assert_eq!(status.code(), Some(0));
     }
+}
+
+/// A request under way when the stop signal comes is still answered.
+#[test]
+fn a_stop_lets_an_open_request_finish() {
+    let mut g = Glint::start(&[]);
+    let mut conn = TcpStream::connect(("127.0.0.1", g.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"GET /api/3/status HTTP/1.1\r\n").unwrap();
+    // The connection is accepted before the signal.
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(g.child.id() as i32, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(b"Host: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("Active"), "{answer}");
+    // New connections are refused once the listener is closed.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = g.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(TcpStream::connect(("127.0.0.1", g.port)).is_err());
+}
+
+/// Without a Host header, error pages name the listening address, as
+/// Bottle's do.
+#[test]
+fn an_error_page_without_host_names_the_listener() {
+    let g = Glint::start(&[]);
+    let mut conn = TcpStream::connect(("127.0.0.1", g.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    conn.write_all(b"GET /api/3/nosuchplugin HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 400"), "{answer}");
+    let url = format!("http://127.0.0.1:{}/api/3/nosuchplugin", g.port);
+    assert!(answer.contains(&url), "{answer}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod route;
+pub mod server;
 
 use actix::Addr;
 use actix_web::http::{Method, StatusCode, header};
@@ -28,6 +29,8 @@ pub struct ApiState {
     pub cors_origins: Option<Vec<String>>,
     /// `[outputs] allowed_hosts` (Host header names, against DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// The listening address, for error pages of requests without a Host.
+    pub listening: std::net::SocketAddr,
     /// Until when the first requests wait for every plugin's first sample
     /// (`None`: they do not wait).
     first_samples_by: Option<std::time::Instant>,
@@ -43,6 +46,7 @@ impl ApiState {
         args: Value,
         help: &Value,
         auth: Option<auth::Auth>,
+        listening: std::net::SocketAddr,
     ) -> ApiState {
         let origins = config.get_list("outputs", "cors_origins");
         ApiState {
@@ -54,6 +58,7 @@ impl ApiState {
             cors_origins: (!origins.is_empty()).then_some(origins),
             first_samples_by: None,
             has_first_samples: std::sync::atomic::AtomicBool::new(false),
+            listening,
             allowed_hosts: config
                 .get_list("outputs", "allowed_hosts")
                 .into_iter()
@@ -175,7 +180,8 @@ fn request_url(req: &HttpRequest) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
-        .unwrap_or_else(|| req.app_config().host().to_string());
+        .or_else(|| req.app_data::<Data<ApiState>>().map(|s| s.listening.to_string()))
+        .unwrap_or_default();
     let mut url = format!("http://{host}{}", req.uri().path());
     if let Some(q) = req.uri().query() {
         url.push('?');
