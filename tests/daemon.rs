@@ -226,16 +226,20 @@ fn port_in_use_is_a_clear_error() {
 fn sigterm_sigint_and_sigquit_stop_cleanly() {
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
         let mut g = Glint::start(&[]);
-        let started = Instant::now();
         unsafe { libc::kill(g.child.id() as i32, signal) };
-        let status = loop {
-            if let Some(s) = g.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(started.elapsed() < Duration::from_secs(5), "did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(status.code(), Some(0));
+        assert_eq!(exit_code_within(&mut g, Duration::from_secs(5)), Some(0));
+    }
+}
+
+/// The daemon's exit code, once it has stopped; fails after `limit`.
+fn exit_code_within(g: &mut Glint, limit: Duration) -> Option<i32> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = g.child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(started.elapsed() < limit, "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -255,16 +259,8 @@ fn a_stop_lets_an_open_request_finish() {
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("Active"), "{answer}");
-    // New connections are refused once the listener is closed.
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = g.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(started.elapsed() < Duration::from_secs(5), "did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(exit_code_within(&mut g, Duration::from_secs(5)), Some(0));
+    // Nothing listens any more.
     assert!(TcpStream::connect(("127.0.0.1", g.port)).is_err());
 }
 
