@@ -38,8 +38,9 @@ const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long open connections may finish after a stop signal.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// The pause after a failed accept (out of descriptors, say), so that the
-/// loop does not spin while the condition lasts.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// loop neither spins nor floods the log while the condition lasts (as
+/// actix-server does).
+const ACCEPT_RETRY: Duration = Duration::from_millis(500);
 
 /// Serve `state`'s API on `listener` until a stop signal.
 pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) -> std::io::Result<()> {
