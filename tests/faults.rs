@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Glint, copy_tree, fixtures};
+use common::{Glint, copy_tree, fixtures, free_port, glint_command, try_request};
 use serde_json::json;
 
 #[test]
@@ -101,4 +102,49 @@ fn a_hung_engine_socket_delays_no_other_plugin() {
     assert_eq!(r.status, 200);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(!held.lock().unwrap().is_empty(), "glint did try the engine");
+}
+
+/// Out of descriptors, accepting fails: glint says so, does not spin, and
+/// serves again once connections close.
+#[test]
+fn running_out_of_descriptors_is_survived() {
+    const LIMIT: u64 = 128;
+    let log_dir = tempfile::tempdir().unwrap();
+    let log_path = log_dir.path().join("glint.log");
+    let port = free_port();
+    let mut command = glint_command(&[], port);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let g = Glint::start_command(command, port, Stdio::from(std::fs::File::create(&log_path).unwrap()));
+    // More connections than glint has descriptors; the listen backlog
+    // takes the ones it cannot accept.
+    let held: Vec<TcpStream> = (0..LIMIT + 16)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let warnings = log.matches("cannot accept a connection").count();
+    assert!(warnings >= 1, "{log}");
+    assert!(warnings <= 8, "at most one warning per pause: {warnings}");
+    drop(held);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match try_request(port, "GET", "/api/3/status", &[]) {
+            Ok(r) if r.status == 200 => break,
+            _ => assert!(std::time::Instant::now() < deadline, "serves again"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(g.get("/api/3/mem").json().get("total").is_some());
 }

@@ -74,8 +74,14 @@ impl Glint {
     /// Like [`Glint::start`], logging to `stderr` (e.g. a file).
     pub fn start_with(args: &[&str], envs: &[(&str, &str)], stderr: Stdio) -> Glint {
         let port = free_port();
-        let child = glint_command(args, port)
-            .envs(envs.iter().copied())
+        let mut command = glint_command(args, port);
+        command.envs(envs.iter().copied());
+        Glint::start_command(command, port, stderr)
+    }
+
+    /// Spawn a [`glint_command`] for `port`, wait until it answers.
+    pub fn start_command(mut command: Command, port: u16, stderr: Stdio) -> Glint {
+        let child = command
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
