@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--keep-alive", action="store_true")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (quartiles need two values)")
     kept = None
     costs = {path: [] for path in args.paths}
     for _ in range(args.rounds):

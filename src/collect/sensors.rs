@@ -68,13 +68,13 @@ fn read_number(path: &Path) -> Option<f64> {
 
 /// The files of every `hwmon*` directory and of its `device/`, listed
 /// once per collection (temperatures and fans look at both layouts).
-pub struct HwmonFiles {
+struct HwmonFiles {
     direct: Vec<PathBuf>,
     under_device: Vec<PathBuf>,
 }
 
 impl HwmonFiles {
-    pub fn list(env: &Env) -> HwmonFiles {
+    fn list(env: &Env) -> HwmonFiles {
         let dirs: Vec<PathBuf> = std::fs::read_dir(env.path("sys/class/hwmon"))
             .into_iter()
             .flatten()
@@ -121,7 +121,7 @@ fn suffixed(base: &Path, suffix: &str) -> PathBuf {
 /// psutil `sensors_temperatures()`: hwmon `temp*` sensors in °C (a sensor
 /// whose input or chip name cannot be read is skipped); thermal zones only
 /// when hwmon has no temperature at all.
-pub fn temperatures(env: &Env, hwmon: &HwmonFiles) -> Chips {
+fn temperatures(env: &Env, hwmon: &HwmonFiles) -> Chips {
     let mut bases = hwmon.bases("temp", false);
     bases.extend(hwmon.bases("temp", true));
     bases.sort_by_key(|p| p.to_string_lossy().into_owned());
@@ -183,7 +183,7 @@ fn trip_points(zone: &Path) -> (Option<f64>, Option<f64>) {
 
 /// psutil `sensors_fans()`: hwmon `fan*` inputs in RPM (the `device/`
 /// layout only when no hwmon directory has fans itself).
-pub fn fans(hwmon: &HwmonFiles) -> Chips {
+fn fans(hwmon: &HwmonFiles) -> Chips {
     let mut bases = hwmon.bases("fan", false);
     if bases.is_empty() {
         bases = hwmon.bases("fan", true);

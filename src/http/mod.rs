@@ -30,7 +30,7 @@ pub struct ApiState {
     /// `[outputs] allowed_hosts` (Host header names, against DNS rebinding).
     pub allowed_hosts: Vec<String>,
     /// The listening address, for error pages of requests without a Host.
-    pub listening: std::net::SocketAddr,
+    listening: std::net::SocketAddr,
     /// Until when the first requests wait for every plugin's first sample
     /// (`None`: they do not wait).
     first_samples_by: Option<std::time::Instant>,

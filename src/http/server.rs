@@ -47,6 +47,8 @@ pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) ->
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let app = App::new().app_data(state).default_service(web::to(handle));
+    // Request limits are actix-http's own: a request head of at most 32 KiB
+    // and 96 headers (431/400 beyond); `handle` answers 414 past MAX_PATH.
     let service = actix_http::HttpService::build()
         .keep_alive(KEEP_ALIVE)
         .client_request_timeout(REQUEST_TIMEOUT)
@@ -61,8 +63,8 @@ pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) ->
     let mut stop = pin!(stop_signal()?);
     loop {
         let slot = match select(pin!(slots.clone().acquire_owned()), stop.as_mut()).await {
-            Either::Left((Ok(slot), _)) => slot,
-            Either::Left((Err(_), _)) | Either::Right(_) => break,
+            Either::Left((slot, _)) => slot.expect("the connection slots are never closed"),
+            Either::Right(_) => break,
         };
         let accepted = match select(pin!(listener.accept()), stop.as_mut()).await {
             Either::Left((accepted, _)) => accepted,
