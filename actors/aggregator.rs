@@ -277,7 +277,9 @@ impl Aggregator {
                 body: self.enabled_slot(&p)?.views_json().into(),
                 plain_json: true,
             }),
-            Query::History(p, nb) => json(&self.enabled_slot(&p)?.history.to_json(None, nb)),
+            Query::History(p, nb) => Ok(Reply::json(Bytes::from(
+                self.enabled_slot(&p)?.history.to_bytes(None, nb),
+            ))),
             Query::ItemHistory(p, item, nb) => {
                 let history_enabled = self.history_enabled;
                 let slot = self.enabled_slot(&p)?;
@@ -286,7 +288,7 @@ impl Aggregator {
                         "Cannot get item {item}history  in plugin {p}"
                     )));
                 }
-                json(&slot.history.to_json(Some(&item), nb))
+                Ok(Reply::json(Bytes::from(slot.history.to_bytes(Some(&item), nb))))
             }
             Query::Item(p, item) => {
                 let slot = self.enabled_slot(&p)?;
