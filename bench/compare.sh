@@ -5,8 +5,9 @@
 #   bench/compare.sh            full run (about 10 minutes)
 #   QUICK=1 bench/compare.sh    shorter phases, for a smoke test
 #
-# Prints a markdown table of both servers and the ratios. Needs: python3-venv,
-# wrk (installed from Debian when missing), procps. Everything talks to
+# Prints a markdown table of both servers and the ratios, and the ceiling
+# over the /all cells (bench/ceiling.c). Needs: python3-venv, wrk (installed
+# from Debian when missing), procps, a C compiler (the one Rust links with). Everything talks to
 # 127.0.0.1 only; plugins that reach outside the host are disabled on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ ROOT=$PWD
 WORK=${GLINT_BENCH_DIR:-/tmp/glint-bench}
 GLANCES_PORT=61491
 GLINT_PORT=61492
+CEILING_PORT=61497
 WRK_SECONDS=${WRK_SECONDS:-10}
 PHASE_SECONDS=${PHASE_SECONDS:-60}
 EXTRA_PROCS=${EXTRA_PROCS:-2000}
@@ -54,6 +56,10 @@ GLINT_PID=$!; pids+=($GLINT_PID)
 for port in $GLANCES_PORT $GLINT_PORT; do
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/api/3/status" >/dev/null && break; sleep 0.2; done
 done
+# The ceiling over the /all cells: a static server sending a body of /all's size.
+ALL_BYTES=$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c)
+cc -O2 bench/ceiling.c -o "$WORK/ceiling"
+"$WORK/ceiling" $CEILING_PORT "$ALL_BYTES" & pids+=($!)
 
 # --- measurements -----------------------------------------------------------
 CLK=$(getconf CLK_TCK)
@@ -101,6 +107,10 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
       echo "wrk $server $route c=$conns" >&2
       R[$server,$route,$conns]=$(run_wrk "$route" "$conns" "$port")
     done
+    if [ "$route" = /api/3/all ] && [ "$conns" = 16 ]; then
+      echo "wrk ceiling $route c=$conns" >&2
+      R[ceiling]=$(run_wrk "$route" "$conns" $CEILING_PORT)
+    fi
   done
 done
 
@@ -156,6 +166,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
     echo "| \`$route\` c=$conns errors | $(f "$a" 4) | $(f "$b" 4) | |"
   done
 done
+echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (the most wrk and the kernel allow) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN {printf "%.0f", a/b*100}') % of it |"
 echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
 echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
 echo "| idle: CPU % of one core (Glances collects nothing when idle) | ${R[glances,idle_cpu]} | ${R[glint,idle_cpu]} | |"
