@@ -7,8 +7,9 @@
 #
 # Prints a markdown table of both servers and the ratios, and the ceiling
 # over the /all cells (bench/ceiling.c). Needs: python3-venv, wrk (installed
-# from Debian when missing), procps, a C compiler (the one Rust links with). Everything talks to
-# 127.0.0.1 only; plugins that reach outside the host are disabled on both.
+# from Debian when missing), procps, a C compiler (the one Rust links with).
+# Everything talks to 127.0.0.1 only; plugins that reach outside the host are
+# disabled on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -166,7 +167,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
     echo "| \`$route\` c=$conns errors | $(f "$a" 4) | $(f "$b" 4) | |"
   done
 done
-echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; one cell, as noisy as the others) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN {printf "%.0f", a/b*100}') % of it |"
+echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; one cell, as noisy as the others) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN { if (b > 0) printf "%.0f", a/b*100; else print "n/a" }') % of it |"
 echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
 echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
 echo "| idle: CPU % of one core (Glances collects nothing when idle) | ${R[glances,idle_cpu]} | ${R[glint,idle_cpu]} | |"
