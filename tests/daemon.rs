@@ -243,7 +243,8 @@ fn exit_code_within(g: &mut Glint, limit: Duration) -> Option<i32> {
     }
 }
 
-/// A request under way when the stop signal comes is still answered.
+/// Once a stop signal comes, new connections are refused, and a request
+/// under way is still answered.
 #[test]
 fn a_stop_lets_an_open_request_finish() {
     let mut g = Glint::start(&[]);
@@ -254,14 +255,17 @@ fn a_stop_lets_an_open_request_finish() {
     std::thread::sleep(Duration::from_millis(200));
     unsafe { libc::kill(g.child.id() as i32, libc::SIGTERM) };
     std::thread::sleep(Duration::from_millis(300));
+    assert!(g.child.try_wait().unwrap().is_none(), "waits for the open request");
+    assert!(
+        TcpStream::connect(("127.0.0.1", g.port)).is_err(),
+        "a new connection while stopping is refused"
+    );
     conn.write_all(b"Host: x\r\nConnection: close\r\n\r\n").unwrap();
     let mut answer = String::new();
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("Active"), "{answer}");
     assert_eq!(exit_code_within(&mut g, Duration::from_secs(5)), Some(0));
-    // Nothing listens any more.
-    assert!(TcpStream::connect(("127.0.0.1", g.port)).is_err());
 }
 
 /// Without a Host header, error pages name the listening address, as
