@@ -111,6 +111,10 @@ impl History {
             .zip(&self.series)
             .filter(|(key, _)| only.is_none_or(|k| k == key.as_str()))
             .map(|(key, series)| (key.as_str(), series));
+        // The series of a plugin share their times: each shared time is
+        // formatted once per answer, not once per series (strftime costs
+        // about as much as the point's JSON).
+        let mut shared_iso: Vec<Option<String>> = vec![None; self.times.len()];
         let mut out = Vec::new();
         write_entries(series, &mut out, |series, out| {
             out.push(b'[');
@@ -119,7 +123,13 @@ impl History {
                     out.push(b',');
                 }
                 out.push(b'[');
-                write_str(&iso_local(series.time(i, &self.times, self.updates)), out);
+                match &series.own_times {
+                    Some(times) => write_str(&iso_local(times[i]), out),
+                    None => {
+                        let k = series.shared_index(i, self.times.len(), self.updates);
+                        write_str(shared_iso[k].get_or_insert_with(|| iso_local(self.times[k])), out);
+                    }
+                }
                 out.push(b',');
                 series.values.write(i, out);
                 out.push(b']');
@@ -159,12 +169,18 @@ impl Series {
 
     /// The time of point `i` (0 = oldest).
     fn time(&self, i: usize, shared: &VecDeque<i64>, updates: u64) -> i64 {
-        if let Some(times) = &self.own_times {
-            return times[i];
+        match &self.own_times {
+            Some(times) => times[i],
+            None => shared[self.shared_index(i, shared.len(), updates)],
         }
+    }
+
+    /// Where the time of point `i` is in the shared window (of `shared_len`
+    /// times), for a series that keeps no times of its own.
+    fn shared_index(&self, i: usize, shared_len: usize, updates: u64) -> usize {
         let update = self.last - (self.len - 1 - i) as u64;
         let age = usize::try_from(updates - update).unwrap_or(usize::MAX);
-        shared[shared.len() - 1 - age]
+        shared_len - 1 - age
     }
 
     /// Copy the shared times of this series' points, before they leave the
@@ -427,11 +443,26 @@ mod tests {
             vec![("a".into(), json!(3)), ("b".into(), json!(3)), ("c".into(), json!(3))],
         );
         for at in [40, 50, 60] {
-            h.add(at, vec![("b".into(), json!(at)), ("c".into(), json!(at))]);
+            let mut points = vec![("b".into(), json!(at)), ("c".into(), json!(at))];
+            if at == 60 {
+                points.push(("d".into(), json!(at)));
+            }
+            h.add(at, points);
         }
         assert_eq!(points(&h, "a"), [(10, json!(1)), (20, json!(2)), (30, json!(3))]);
         assert_eq!(points(&h, "b"), [(40, json!(40)), (50, json!(50)), (60, json!(60))]);
         assert_eq!(points(&h, "c"), [(40, json!(40)), (50, json!(50)), (60, json!(60))]);
+        assert_eq!(points(&h, "d"), [(60, json!(60))]);
+        // The served text gives each point its own time, whether the series
+        // keeps its times (a) or shares a window it covers only part of (d).
+        let expected: serde_json::Map<String, Value> = ["a", "b", "c", "d"]
+            .into_iter()
+            .map(|key| {
+                let pairs = points(&h, key).into_iter().map(|(at, v)| json!([iso_local(at), v]));
+                (key.to_string(), Value::Array(pairs.collect()))
+            })
+            .collect();
+        assert_eq!(served(&h, None, 0), Value::Object(expected));
         assert!(h.series[h.index["c"]].own_times.is_none());
         assert!(
             h.series
