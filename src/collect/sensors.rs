@@ -90,7 +90,9 @@ impl HwmonFiles {
     }
 
     /// `hwmon*/[device/]<kind>N` bases that have at least one `<kind>N_*`
-    /// file, deduplicated and sorted as text like psutil's glob results.
+    /// file, deduplicated and sorted like psutil's glob results (as text:
+    /// byte order is code point order for UTF-8 names, without a String
+    /// per comparison).
     fn bases(&self, kind: &str, under_device: bool) -> Vec<PathBuf> {
         let files = if under_device { &self.under_device } else { &self.direct };
         let mut bases: Vec<PathBuf> = files
@@ -101,7 +103,7 @@ impl HwmonFiles {
                 base.starts_with(kind).then(|| file.with_file_name(base))
             })
             .collect();
-        bases.sort_by_key(|p| p.to_string_lossy().into_owned());
+        bases.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         bases.dedup();
         bases
     }
@@ -124,7 +126,7 @@ fn suffixed(base: &Path, suffix: &str) -> PathBuf {
 fn temperatures(env: &Env, hwmon: &HwmonFiles) -> Chips {
     let mut bases = hwmon.bases("temp", false);
     bases.extend(hwmon.bases("temp", true));
-    bases.sort_by_key(|p| p.to_string_lossy().into_owned());
+    bases.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     if bases.is_empty() {
         return thermal_zones(env);
     }
@@ -487,6 +489,23 @@ mod tests {
         );
         let only = Sensors::new(&env("[sensors]\nshow=battery\n")).collect();
         assert_eq!(labels(&only), ["Battery"]);
+    }
+
+    #[test]
+    fn old_and_new_layouts_are_sorted_together() {
+        // psutil globs hwmon*/temp*_* and hwmon*/device/temp*_* and sorts
+        // the joined list: hwmon0/device/temp1 comes before hwmon1/temp1.
+        let dir = tempfile::tempdir().unwrap();
+        let hwmon = dir.path().join("sys/class/hwmon");
+        for (base, chip) in [("hwmon0/device", "old"), ("hwmon1", "new")] {
+            std::fs::create_dir_all(hwmon.join(base)).unwrap();
+            std::fs::write(hwmon.join(base).join("name"), format!("{chip}\n")).unwrap();
+            std::fs::write(hwmon.join(base).join("temp1_input"), "40000\n").unwrap();
+        }
+        let env = Env::new(dir.path(), Arc::new(Config::default()));
+        let chips = temperatures(&env, &HwmonFiles::list(&env));
+        let names: Vec<&str> = chips.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["old", "new"]);
     }
 
     #[test]
