@@ -312,6 +312,9 @@ enum Primary {
 struct Row {
     primary: Primary,
     memory_percent: f64,
+    /// For processcount.
+    state: u8,
+    threads: u64,
     element: Value,
 }
 
@@ -348,15 +351,37 @@ struct Known {
     ids: Option<Ids>,
     cmdline: Value,
     username: Value,
+    /// The last scan that found the process.
+    seen: u64,
+}
+
+impl Known {
+    /// A process seen for the first time: the visit reads the rest.
+    fn new(stat: Stat, now: Instant) -> Known {
+        Known {
+            stat,
+            runs: None,
+            cpu: (0.0, now),
+            io: None,
+            pages: None,
+            measured_at: now,
+            probe: None,
+            stat_probe: None,
+            ids: None,
+            cmdline: Value::Null,
+            username: Value::Null,
+            seen: 0,
+        }
+    }
 }
 
 /// A process's stat at this scan, and how it was learnt.
 struct Current {
-    stat: Stat,
+    /// None when the process has not run since its known stat was read
+    /// (same schedstat runs): that stat still holds.
+    stat: Option<Stat>,
     /// schedstat's runs, for a single-threaded process.
     runs: Option<(u64, u64)>,
-    /// The process has not run since its stat was read (same runs).
-    slept: bool,
     probe: Option<Probe>,
     stat_probe: Option<Probe>,
 }
@@ -373,13 +398,9 @@ struct Probe {
 }
 
 /// What one visit learned about a process, ready to shape.
-struct Proc {
+struct Proc<'a> {
     pid: u32,
-    stat: Stat,
-    pages: Option<[u64; 7]>,
-    ids: Option<Ids>,
-    cmdline: Value,
-    username: Value,
+    known: &'a Known,
     cpu_percent: f64,
     memory_percent: Option<f64>,
     io_counters: [u64; 5],
@@ -431,6 +452,8 @@ pub struct Scanner {
     clock_ticks: f64,
     page_size: u64,
     known: HashMap<u32, Known>,
+    /// Counts scans, to tell the known processes a scan found.
+    generation: u64,
     users: HashMap<u32, String>,
     cache_until: Option<Instant>,
     last_scan: Option<Instant>,
@@ -462,6 +485,7 @@ impl Scanner {
             clock_ticks: procfs::ticks_per_second().max(1) as f64,
             page_size: procfs::page_size(),
             known: HashMap::new(),
+            generation: 0,
             users: HashMap::new(),
             cache_until: None,
             last_scan: None,
@@ -509,32 +533,34 @@ impl Scanner {
         let ctx = self.begin_scan(clock());
         let mut counts = Counts::default();
         let mut rows = Vec::with_capacity(pids.len());
-        let mut previous = std::mem::take(&mut self.known);
-        self.known.reserve(pids.len());
+        // Updated in place: most entries change in a field or two, and
+        // moving each into a new map every scan wrote all of it to cold
+        // memory. Entries this scan does not mark are dropped at the end.
+        let mut known = std::mem::take(&mut self.known);
+        self.generation = self.generation.wrapping_add(1);
         self.probes = match procfs {
             true => 0,
             false => self.max_probes,
         };
         for pid in pids {
-            let mut known = previous.remove(&pid);
-            let probe = known.as_mut().and_then(|k| k.probe.take());
-            let stat_probe = known.as_mut().and_then(|k| k.stat_probe.take());
+            let entry = known.get_mut(&pid);
+            let held = entry.map_or((None, None), |k| (k.probe.take(), k.stat_probe.take()));
             // A process that vanished mid-scan is skipped, as psutil does.
-            let held = (probe, stat_probe);
-            let Some(current) = self.current_stat(&proc_dir, pid, known.as_ref(), held, clock()) else {
+            let Some(current) = self.current_stat(&proc_dir, pid, known.get(&pid), held, clock()) else {
                 continue;
             };
-            if current.stat.thread {
+            if current.stat.as_ref().is_some_and(|stat| stat.thread) {
                 continue;
             }
-            let known = known.filter(|k| k.stat.start == current.stat.start);
-            let (state, threads) = (current.stat.state, current.stat.num_threads);
             let now = clock();
-            if let Some(row) = self.visit(pid, &proc_dir, current, now, known, &ctx) {
-                counts.add(state, threads);
+            if let Some(row) = self.visit(pid, &proc_dir, current, now, &mut known, &ctx) {
+                counts.add(row.state, row.threads);
                 rows.push(row);
             }
         }
+        let generation = self.generation;
+        known.retain(|_, k| k.seen == generation);
+        self.known = known;
         rows.sort_by(by_rank);
         // Spares left over (processes that exited) are not kept for later.
         self.spare = HashMap::new();
@@ -606,21 +632,19 @@ impl Scanner {
             let (len, probe) = self.read_probe(proc_dir, pid, "stat", held);
             let stat = parse_stat(&self.buf[..len?])?;
             return Some(Current {
-                stat,
+                stat: Some(stat),
                 runs: None,
-                slept: false,
                 probe,
                 stat_probe: None,
             });
         }
         let (len, probe) = self.read_probe(proc_dir, pid, "schedstat", held);
         let runs = len.and_then(|len| parse_runs(std::str::from_utf8(&self.buf[..len]).ok()?));
-        if let Some(k) = known.filter(|k| runs.is_some() && k.runs == runs && now < k.measured_at + SLEEPER_REREAD) {
+        if known.is_some_and(|k| runs.is_some() && k.runs == runs && now < k.measured_at + SLEEPER_REREAD) {
             // It slept: its stat handle is let go.
             return Some(Current {
-                stat: k.stat.clone(),
+                stat: None,
                 runs,
-                slept: true,
                 probe,
                 stat_probe: None,
             });
@@ -634,8 +658,7 @@ impl Scanner {
         let stat = parse_stat(&self.buf[..len?])?;
         Some(Current {
             runs: runs.filter(|_| stat.num_threads == 1),
-            stat,
-            slept: false,
+            stat: Some(stat),
             probe,
             stat_probe,
         })
@@ -666,88 +689,89 @@ impl Scanner {
         (len, keep.then_some(Probe { name, file }))
     }
 
-    /// Everything after `stat` for one process: read, remember, shape.
+    /// Everything after `stat` for one process: read what changed into its
+    /// entry of `known` (a new entry for a process seen for the first time,
+    /// or for a reused pid), and shape.
     fn visit(
         &mut self,
         pid: u32,
         proc_dir: &OwnedFd,
         current: Current,
         now: Instant,
-        known: Option<Known>,
+        known: &mut HashMap<u32, Known>,
         ctx: &ScanContext,
     ) -> Option<Row> {
         let Current {
-            stat,
+            mut stat,
             runs,
-            slept,
             probe,
             stat_probe,
         } = current;
-        let reuse_for = if slept { SLEEPER_REREAD } else { IDLE_REREAD };
-        let idle = known
-            .as_ref()
-            .filter(|k| k.stat.activity() == stat.activity() && now < k.measured_at + reuse_for);
-        let (pages, io, measured_at) = match idle {
-            Some(k) => (k.pages, k.io, k.measured_at),
-            None => {
+        let reuse_for = if stat.is_none() { SLEEPER_REREAD } else { IDLE_REREAD };
+        let seen_before = known
+            .get(&pid)
+            .is_some_and(|k| stat.as_ref().is_none_or(|s| s.start == k.stat.start));
+        if !seen_before {
+            // `current_stat` leaves the stat out only for a known process.
+            known.insert(pid, Known::new(stat.take()?, now));
+        }
+        let k = known.get_mut(&pid)?;
+        let idle = seen_before
+            && stat.as_ref().is_none_or(|s| s.activity() == k.stat.activity())
+            && now < k.measured_at + reuse_for;
+        let previous_cpu = seen_before.then_some(k.cpu);
+        let previous_io = if seen_before { k.io } else { None };
+        if let Some(stat) = stat {
+            k.stat = stat;
+        }
+        let io = match idle {
+            true => k.io,
+            false => {
                 // Kernel threads and zombies have no memory map: statm is all zeros.
-                let pages = match stat.vsize {
+                k.pages = match k.stat.vsize {
                     0 => Some([0; 7]),
                     _ => self.read_str(proc_dir, pid, "statm").and_then(parse_statm),
                 };
-                (pages, self.read_str(proc_dir, pid, "io").and_then(parse_io), now)
+                k.measured_at = now;
+                self.read_str(proc_dir, pid, "io").and_then(parse_io)
             }
         };
-        let busy = self.seconds(stat.ticks[0]) + self.seconds(stat.ticks[1]);
-        let previous_cpu = known.as_ref().map(|k| k.cpu);
-        let previous_io = known.as_ref().and_then(|k| k.io);
+        // Glances keeps the last readable counters when io turns unreadable.
+        k.io = io.or(previous_io);
+        let busy = self.seconds(k.stat.ticks[0]) + self.seconds(k.stat.ticks[1]);
+        let cpu_percent = previous_cpu.map_or(0.0, |cpu| cpu_percent(cpu, (busy, now)));
+        k.cpu = (busy, now);
+        k.runs = runs;
+        k.probe = probe;
+        k.stat_probe = stat_probe;
+        k.seen = self.generation;
         // status is the costliest file: its ids are cached with username.
-        let (ids, cmdline, username) = match known {
-            Some(k) if !ctx.refresh_cache => (k.ids, k.cmdline, k.username),
-            _ => {
-                let ids = self.read_str(proc_dir, pid, "status").and_then(parse_ids);
-                (ids, self.read_cmdline(proc_dir, pid, stat.state), self.username(ids))
-            }
-        };
-        let rss = pages.map(|p| p[1] * self.page_size);
+        if !seen_before || ctx.refresh_cache {
+            k.ids = self.read_str(proc_dir, pid, "status").and_then(parse_ids);
+            k.cmdline = self.read_cmdline(proc_dir, pid, k.stat.state);
+            k.username = self.username(k.ids);
+        }
+        let rss = k.pages.map(|p| p[1] * self.page_size);
         let proc = Proc {
             pid,
-            pages,
-            ids,
-            cmdline,
-            username,
-            cpu_percent: previous_cpu.map_or(0.0, |cpu| cpu_percent(cpu, (busy, now))),
+            known: k,
+            cpu_percent,
             memory_percent: rss
                 .filter(|_| ctx.mem_total > 0)
                 .map(|rss| rss as f64 / ctx.mem_total as f64 * 100.0),
             io_counters: io_counters(io, previous_io),
-            stat,
         };
         // --hide-kernel-threads uses Glances' test for a kernel thread, which
         // also hides user processes whose real group is root. A hidden
         // process is still known, for its caches, but gets no element.
-        let hidden = self.env.switches.hide_kernel_threads && proc.ids.is_some_and(|ids| ids.gids[0] == 0);
-        let row = (!hidden).then(|| Row {
+        let hidden = self.env.switches.hide_kernel_threads && proc.known.ids.is_some_and(|ids| ids.gids[0] == 0);
+        (!hidden).then(|| Row {
             primary: self.primary(&proc),
             memory_percent: proc.memory_percent.unwrap_or(f64::NEG_INFINITY),
+            state: proc.known.stat.state,
+            threads: proc.known.stat.num_threads,
             element: self.element(&proc, &ctx.time_since_update),
-        });
-        let known = Known {
-            stat: proc.stat,
-            runs,
-            cpu: (busy, now),
-            // Glances keeps the last readable counters when io turns unreadable.
-            io: io.or(previous_io),
-            pages: proc.pages,
-            measured_at,
-            probe,
-            stat_probe,
-            ids: proc.ids,
-            cmdline: proc.cmdline,
-            username: proc.username,
-        };
-        self.known.insert(pid, known);
-        row
+        })
     }
 
     fn seconds(&self, ticks: u64) -> f64 {
@@ -757,33 +781,34 @@ impl Scanner {
     /// The processlist element, in a recycled element's map when there is
     /// one: only the values are rewritten, in place where they fit.
     fn element(&mut self, p: &Proc, time_since_update: &Value) -> Value {
+        let k = p.known;
         let mut m = match self.spare.remove(&p.pid) {
             Some(m) if m.len() == ELEMENT_FIELDS.len() => m,
             _ => ELEMENT_FIELDS.iter().map(|k| (k.to_string(), Value::Null)).collect(),
         };
         let mut values = m.values_mut();
         let mut next = || values.next().expect("an element has every field");
-        set_str(next(), status_letter(p.stat.state));
-        set_list(next(), p.stat.ticks.iter().map(|&t| float(self.seconds(t))));
+        set_str(next(), status_letter(k.stat.state));
+        set_list(next(), k.stat.ticks.iter().map(|&t| float(self.seconds(t))));
         set_list(next(), p.io_counters.iter().map(|&n| Value::from(n)));
         *next() = float(p.cpu_percent);
-        match p.ids {
+        match k.ids {
             Some(ids) => set_list(next(), ids.gids.iter().map(|&g| Value::from(g))),
             None => *next() = Value::Null,
         }
         *next() = p.memory_percent.map_or(Value::Null, float);
-        *next() = p.stat.num_threads.into();
-        match p.pages {
+        *next() = k.stat.num_threads.into();
+        match k.pages {
             Some(pages) => set_list(next(), memory_info(pages, self.page_size).map(Value::from).into_iter()),
             None => *next() = Value::Null,
         }
-        set_str(next(), process_name(&p.stat.comm, &p.cmdline));
-        *next() = p.stat.nice.into();
+        set_str(next(), process_name(&k.stat.comm, &k.cmdline));
+        *next() = k.stat.nice.into();
         *next() = p.pid.into();
         set_str(next(), "pid");
         time_since_update.clone_into(next());
-        set_value(next(), &p.cmdline);
-        set_value(next(), &p.username);
+        set_value(next(), &k.cmdline);
+        set_value(next(), &k.username);
         Value::Object(m)
     }
 
@@ -823,15 +848,15 @@ impl Scanner {
     }
 
     fn primary(&self, p: &Proc) -> Primary {
-        let io = &p.io_counters;
+        let (io, k) = (&p.io_counters, p.known);
         match self.sort_key {
             SortKey::CpuPercent => Primary::Number(p.cpu_percent),
             SortKey::MemoryPercent => Primary::Number(p.memory_percent.unwrap_or(f64::NEG_INFINITY)),
-            SortKey::CpuTimes => Primary::Number((p.stat.ticks[0] + p.stat.ticks[1]) as f64),
+            SortKey::CpuTimes => Primary::Number((k.stat.ticks[0] + k.stat.ticks[1]) as f64),
             // Bytes read and written since the previous scan.
             SortKey::IoCounters => Primary::Number((io[0] as f64 - io[2] as f64) + (io[1] as f64 - io[3] as f64)),
-            SortKey::Name => Primary::Text(Some(process_name(&p.stat.comm, &p.cmdline).to_string())),
-            SortKey::Username => Primary::Text(p.username.as_str().map(String::from)),
+            SortKey::Name => Primary::Text(Some(process_name(&k.stat.comm, &k.cmdline).to_string())),
+            SortKey::Username => Primary::Text(k.username.as_str().map(String::from)),
         }
     }
 }
