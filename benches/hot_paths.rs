@@ -111,6 +111,25 @@ fn main() {
         black_box(sample(cpu.as_mut(), &limits));
     });
 
+    // Each plugin the shipped config collects (bar cloud, ip, ports and
+    // wifi, as bench/compare.sh runs it; help is never collected), one
+    // sample each with the caches evicted first: an upper bound on what each
+    // costs at every tick (in the daemon they share some warmed code).
+    let shipped = std::fs::read_to_string("config/glint.conf").expect("config/glint.conf");
+    let shipped = Config::parse(&shipped, std::path::Path::new("config/glint.conf")).expect("shipped config");
+    let shipped_env = Env::new("/", Arc::new(shipped));
+    for name in glint::collect::ALL_PLUGINS {
+        let off = ["cloud", "ip", "ports", "wifi", "help"].contains(&name)
+            || shipped_env.config.get_bool(name, "disable").unwrap_or(false);
+        let Some(mut plugin) = build(name, &shipped_env).filter(|_| !off) else {
+            continue;
+        };
+        sample(plugin.as_mut(), &limits);
+        measure_cold(&format!("{name} sample, caches evicted"), &mut evictor, || {
+            black_box(sample(plugin.as_mut(), &limits));
+        });
+    }
+
     // An aggregator round trip as the HTTP layer makes it, and /all.
     System::new().block_on(async {
         let names = ["cpu", "mem", "load", "processlist"];
