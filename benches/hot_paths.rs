@@ -10,40 +10,42 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use clap::Parser;
 use glint::actors::aggregator::{Aggregator, Query, Update};
+use glint::cli::Cli;
 use glint::collect::{Env, Plugin, build, sample};
 use glint::config::Config;
+use glint::daemon::Plan;
 use glint::limits::Limits;
 
 /// Median time per call of `f` over 15 batches of `n` calls.
 fn measure(name: &str, n: u32, mut f: impl FnMut()) {
-    let mut batches: Vec<Duration> = (0..15)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            start.elapsed() / n
-        })
-        .collect();
-    batches.sort();
-    println!("{name:<48} {:>10.2} µs", batches[7].as_secs_f64() * 1e6);
+    let batches = (0..15).map(|_| {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed() / n
+    });
+    println!("{name:<48} {:>10.2} µs", median(batches).as_secs_f64() * 1e6);
 }
 
 /// Median time of `f` over 31 calls, each after `evict` has pushed the
 /// caches' contents out: at a 2 s refresh every collection finds its code
 /// and data cold, and that, not the instruction count, sets its cost.
-fn measure_cold(name: &str, evict: &mut Evictor, mut f: impl FnMut()) {
-    let mut times: Vec<Duration> = (0..31)
-        .map(|_| {
-            evict.run();
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
+fn measure_cold(evict: &mut Evictor, mut f: impl FnMut()) -> Duration {
+    median((0..31).map(|_| {
+        evict.run();
+        let start = Instant::now();
+        f();
+        start.elapsed()
+    }))
+}
+
+fn median(times: impl Iterator<Item = Duration>) -> Duration {
+    let mut times: Vec<Duration> = times.collect();
     times.sort();
-    println!("{name:<48} {:>10.2} µs", times[15].as_secs_f64() * 1e6);
+    times[times.len() / 2]
 }
 
 /// A buffer larger than the caches (64 MiB; the development VM's last
@@ -83,12 +85,13 @@ fn main() {
         black_box(scan.collect());
     });
     let mut evictor = Evictor::new();
-    measure_cold(
-        &format!("process scan, caches evicted ({processes})"),
-        &mut evictor,
-        || {
-            black_box(scan.collect());
-        },
+    let cold = measure_cold(&mut evictor, || {
+        black_box(scan.collect());
+    });
+    println!(
+        "{:<48} {:>10.2} µs",
+        format!("process scan, caches evicted ({processes})"),
+        cold.as_secs_f64() * 1e6
     );
 
     // Serialising a large plugin (processlist) in Glances' JSON style.
@@ -111,24 +114,36 @@ fn main() {
         black_box(sample(cpu.as_mut(), &limits));
     });
 
-    // Each plugin the shipped config collects (bar cloud, ip, ports and
-    // wifi, as bench/compare.sh runs it; help is never collected), one
-    // sample each with the caches evicted first: an upper bound on what each
-    // costs at every tick (in the daemon they share some warmed code).
-    let shipped = std::fs::read_to_string("config/glint.conf").expect("config/glint.conf");
-    let shipped = Config::parse(&shipped, std::path::Path::new("config/glint.conf")).expect("shipped config");
+    // Each plugin the daemon collects with the shipped config and
+    // bench/compare.sh's flags, one sample each with the caches evicted
+    // first, and that over the plugin's refresh period: an upper bound on
+    // what each costs the daemon (there they share some warmed code).
+    let cli = Cli::parse_from(["glint", "-w", "--disable-plugin", "cloud,ip,ports,wifi"]);
+    let shipped = std::path::Path::new("config/glint.conf");
+    let shipped =
+        Config::parse(&std::fs::read_to_string(shipped).expect("shipped config"), shipped).expect("shipped config");
+    let plan = Plan::new(&cli, &shipped);
     let shipped_env = Env::new("/", Arc::new(shipped));
-    for name in glint::collect::ALL_PLUGINS {
-        let off = ["cloud", "ip", "ports", "wifi", "help"].contains(&name)
-            || shipped_env.config.get_bool(name, "disable").unwrap_or(false);
-        let Some(mut plugin) = build(name, &shipped_env).filter(|_| !off) else {
-            continue;
-        };
+    let mut per_second = Duration::ZERO;
+    for p in plan.collected() {
+        let mut plugin = build(p.name, &shipped_env).expect("a collected plugin");
         sample(plugin.as_mut(), &limits);
-        measure_cold(&format!("{name} sample, caches evicted"), &mut evictor, || {
+        let cold = measure_cold(&mut evictor, || {
             black_box(sample(plugin.as_mut(), &limits));
         });
+        per_second += cold.div_f64(p.refresh.as_secs_f64());
+        println!(
+            "{:<48} {:>10.2} µs, every {} s",
+            format!("{} sample, caches evicted", p.name),
+            cold.as_secs_f64() * 1e6,
+            p.refresh.as_secs_f64()
+        );
     }
+    println!(
+        "{:<48} {:>10.2} µs/s",
+        "all of them, per second",
+        per_second.as_secs_f64() * 1e6
+    );
 
     // An aggregator round trip as the HTTP layer makes it, and /all.
     System::new().block_on(async {

@@ -94,6 +94,11 @@ impl Plan {
         }
     }
 
+    /// The enabled plugins that collect on an interval (not alert or help).
+    pub fn collected(&self) -> impl Iterator<Item = &PluginPlan> {
+        self.plugins.iter().filter(|p| p.enabled && !PASSIVE.contains(&p.name))
+    }
+
     pub fn enabled(&self) -> Vec<&'static str> {
         self.plugins.iter().filter(|p| p.enabled).map(|p| p.name).collect()
     }
@@ -184,11 +189,7 @@ pub fn start_mesh(plan: &Plan, env: &Env) -> Addr<Aggregator> {
                 list
             }
         });
-    for p in plan
-        .plugins
-        .iter()
-        .filter(|p| p.enabled && !PASSIVE.contains(&p.name) && p.name != "processlist")
-    {
+    for p in plan.collected().filter(|p| p.name != "processlist") {
         let actor = match (&processlist, p.name) {
             (Some(list), "processcount") => new_actor(p).with_follower(list.clone()).start(),
             _ => new_actor(p).start(),
