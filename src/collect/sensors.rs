@@ -90,9 +90,7 @@ impl HwmonFiles {
     }
 
     /// `hwmon*/[device/]<kind>N` bases that have at least one `<kind>N_*`
-    /// file, deduplicated and sorted like psutil's glob results (as text:
-    /// byte order is code point order for UTF-8 names, without a String
-    /// per comparison).
+    /// file, deduplicated and sorted like psutil's glob results.
     fn bases(&self, kind: &str, under_device: bool) -> Vec<PathBuf> {
         let files = if under_device { &self.under_device } else { &self.direct };
         let mut bases: Vec<PathBuf> = files
@@ -103,7 +101,7 @@ impl HwmonFiles {
                 base.starts_with(kind).then(|| file.with_file_name(base))
             })
             .collect();
-        bases.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        sort_as_text(&mut bases);
         bases.dedup();
         bases
     }
@@ -112,6 +110,13 @@ impl HwmonFiles {
 /// The chip name of a sensor base (`name` beside it).
 fn chip_name(base: &Path) -> Option<String> {
     read_trimmed(&base.with_file_name("name"))
+}
+
+/// Sort paths as text, as psutil sorts its glob results: byte order is
+/// code point order for UTF-8 names (not `Path`'s order, which compares
+/// components), without a String per comparison.
+fn sort_as_text(paths: &mut [PathBuf]) {
+    paths.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
 }
 
 fn suffixed(base: &Path, suffix: &str) -> PathBuf {
@@ -126,7 +131,7 @@ fn suffixed(base: &Path, suffix: &str) -> PathBuf {
 fn temperatures(env: &Env, hwmon: &HwmonFiles) -> Chips {
     let mut bases = hwmon.bases("temp", false);
     bases.extend(hwmon.bases("temp", true));
-    bases.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+    sort_as_text(&mut bases);
     if bases.is_empty() {
         return thermal_zones(env);
     }
