@@ -20,6 +20,11 @@ use crate::text::Text;
 /// How often freed heap memory is handed back to the kernel.
 const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A text the aggregator keeps to answer many requests.
+fn kept(text: Vec<u8>) -> Text {
+    Text::from(Bytes::from(text)).kept()
+}
+
 /// A new sample of one plugin.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -83,10 +88,10 @@ pub enum ApiError {
 struct Slot {
     enabled: bool,
     stats: Arc<Value>,
-    stats_json: Option<Bytes>,
+    stats_json: Option<Text>,
     views: Option<ViewSource>,
-    views_json: Option<Bytes>,
-    limits_json: Bytes,
+    views_json: Option<Text>,
+    limits_json: Text,
     history: History,
     updates: u64,
     /// Whether a request took the stats (views) text since the last update.
@@ -96,30 +101,28 @@ struct Slot {
 
 impl Slot {
     /// The stats text, for a request.
-    fn stats_json(&mut self) -> Bytes {
+    fn stats_json(&mut self) -> Text {
         self.stats_asked = true;
         self.stats_text()
     }
 
     /// The views text, for a request.
-    fn views_json(&mut self) -> Bytes {
+    fn views_json(&mut self) -> Text {
         self.views_asked = true;
         self.views_text()
     }
 
-    fn stats_text(&mut self) -> Bytes {
+    fn stats_text(&mut self) -> Text {
         let stats = &self.stats;
-        self.stats_json
-            .get_or_insert_with(|| Bytes::from(to_bytes(stats)))
-            .clone()
+        self.stats_json.get_or_insert_with(|| kept(to_bytes(stats))).clone()
     }
 
-    fn views_text(&mut self) -> Bytes {
+    fn views_text(&mut self) -> Text {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json
             .get_or_insert_with(|| match views {
-                Some(v) => Bytes::from(v.to_bytes(stats)),
-                None => Bytes::from_static(b"{}"),
+                Some(v) => kept(v.to_bytes(stats)),
+                None => Text::from(Bytes::from_static(b"{}")).kept(),
             })
             .clone()
     }
@@ -132,8 +135,8 @@ pub struct Aggregator {
     all_keys: Vec<Bytes>,
     slots: HashMap<&'static str, Slot>,
     history_enabled: bool,
-    pluginslist: Bytes,
-    all_limits: Bytes,
+    pluginslist: Text,
+    all_limits: Text,
     all_cache: Option<Text>,
     all_views_cache: Option<Text>,
     alert: Option<Addr<AlertActor>>,
@@ -160,7 +163,7 @@ impl Aggregator {
                     stats: Arc::new(stats),
                     views: None,
                     views_json: None,
-                    limits_json: Bytes::from(to_bytes(&limits.to_json())),
+                    limits_json: kept(to_bytes(&limits.to_json())),
                     history: History::new(if history_enabled { history_size } else { 0 }),
                     updates: 0,
                     stats_asked: false,
@@ -186,9 +189,9 @@ impl Aggregator {
             })
             .collect();
         Aggregator {
-            pluginslist: Bytes::from(to_bytes(&Value::Array(enabled))),
+            pluginslist: kept(to_bytes(&Value::Array(enabled))),
             all_keys,
-            all_limits: Bytes::from(to_bytes(&Value::Object(all_limits))),
+            all_limits: kept(to_bytes(&Value::Object(all_limits))),
             order,
             slots,
             history_enabled,
@@ -241,14 +244,14 @@ impl Aggregator {
 
     /// `{"name": <text>, ...}` over every plugin, in order, as pieces
     /// (not copied unless short: see [`Text`]).
-    fn concat(&mut self, part: impl Fn(&mut Slot) -> Bytes) -> Text {
+    fn concat(&mut self, part: impl Fn(&mut Slot) -> Text) -> Text {
         let mut text = Text::from(Bytes::from_static(b"{"));
         for (name, key) in self.order.iter().zip(&self.all_keys) {
             text.push(key.clone());
-            text.push(part(self.slots.get_mut(name).expect("slot of every plugin")));
+            text.push(part(self.slots.get_mut(name).expect("slot of every plugin")).to_bytes());
         }
         text.push(Bytes::from_static(b"}"));
-        text.joined_if_short()
+        text.kept().joined_if_short()
     }
 
     fn answer(&mut self, query: Query) -> Result<Reply, ApiError> {
@@ -270,11 +273,11 @@ impl Aggregator {
             }
             Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json())),
             Query::Limits(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.limits_json.clone().into(),
+                body: self.enabled_slot(&p)?.limits_json.clone(),
                 plain_json: true,
             }),
             Query::Views(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.views_json().into(),
+                body: self.enabled_slot(&p)?.views_json(),
                 plain_json: true,
             }),
             Query::History(p, nb) => Ok(Reply::json(Bytes::from(
@@ -517,6 +520,47 @@ mod tests {
         assert_eq!(written(&agg), (true, true));
         agg.store("load", Arc::new(json!({"min1": 4.0})), None);
         assert_eq!(written(&agg), (false, false), "not asked since: nothing written");
+    }
+
+    #[test]
+    fn each_kept_text_is_compressed_once_per_update() {
+        let mut agg = Aggregator::new(vec![("load", true, Limits::default())], 0, false);
+        let calls = std::cell::Cell::new(0);
+        let compressed = |agg: &mut Aggregator, query: Query| {
+            let body = agg.answer(query).unwrap().body;
+            body.compressed(|t| {
+                calls.set(calls.get() + 1);
+                t.to_bytes().to_vec()
+            })
+        };
+        agg.store("load", Arc::new(json!({"min1": 1.0})), None);
+        let queries = [
+            Query::All,
+            Query::AllViews,
+            Query::AllLimits,
+            Query::PluginsList,
+            Query::Plugin("load".into()),
+            Query::Views("load".into()),
+            Query::Limits("load".into()),
+        ];
+        for _ in 0..3 {
+            for query in queries.clone() {
+                compressed(&mut agg, query);
+            }
+        }
+        assert_eq!(calls.get(), queries.len(), "once each, however many asked");
+        agg.store("load", Arc::new(json!({"min1": 2.0})), None);
+        assert_eq!(&compressed(&mut agg, Query::All)[..], br#"{"load":{"min1":2.0}}"#);
+        assert_eq!(
+            &compressed(&mut agg, Query::Plugin("load".into()))[..],
+            br#"{"min1":2.0}"#
+        );
+        compressed(&mut agg, Query::AllLimits);
+        assert_eq!(calls.get(), queries.len() + 2, "the updated texts anew, limits not");
+        // History and lookups are made per request, and so compressed.
+        compressed(&mut agg, Query::History("load".into(), 0));
+        compressed(&mut agg, Query::History("load".into(), 0));
+        assert_eq!(calls.get(), queries.len() + 4);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Write;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
@@ -34,9 +35,28 @@ pub struct Text {
     /// Not yet handed to actix.
     pieces: VecDeque<Bytes>,
     len: usize,
+    /// The compressed text, shared by every copy of a [`Text::kept`] one.
+    compressed: Option<Arc<OnceLock<Bytes>>>,
 }
 
 impl Text {
+    /// The same text, to be kept and answered many times: its compressed
+    /// form is then made once, by the first request that asks for it, and
+    /// shared by every copy (clients asking for deflate do not each pay
+    /// for compressing the same update).
+    pub fn kept(mut self) -> Text {
+        self.compressed = Some(Arc::default());
+        self
+    }
+
+    /// The text compressed by `compress`, once per kept text.
+    pub fn compressed(&self, compress: impl FnOnce(&Text) -> Vec<u8>) -> Bytes {
+        match &self.compressed {
+            Some(cell) => cell.get_or_init(|| Bytes::from(compress(self))).clone(),
+            None => Bytes::from(compress(self)),
+        }
+    }
+
     pub fn push(&mut self, piece: Bytes) {
         self.len += piece.len();
         self.pieces.push_back(piece);
@@ -58,7 +78,10 @@ impl Text {
     /// The same text as one piece if it is short (see [`ONE_PIECE`]).
     pub fn joined_if_short(self) -> Text {
         match self.pieces.len() > 1 && self.len <= ONE_PIECE {
-            true => Text::from(self.to_bytes()),
+            true => Text {
+                compressed: self.compressed.clone(),
+                ..Text::from(self.to_bytes())
+            },
             false => self,
         }
     }
@@ -159,5 +182,29 @@ mod tests {
         let mut long = Text::from(Bytes::from(vec![b'x'; ONE_PIECE]));
         long.push(Bytes::from_static(b"}"));
         assert!(long.joined_if_short().try_into_bytes().is_err(), "stays in pieces");
+    }
+
+    #[test]
+    fn a_kept_text_is_compressed_once_for_all_its_copies() {
+        let calls = std::cell::Cell::new(0);
+        let compress = |t: &Text| {
+            calls.set(calls.get() + 1);
+            t.to_bytes().to_ascii_uppercase()
+        };
+        let mut kept = Text::from(Bytes::from_static(b"{"));
+        kept.push(Bytes::from_static(b"}"));
+        let kept = kept.kept().joined_if_short();
+        let copy = kept.clone();
+        assert_eq!(kept.compressed(compress), "{}");
+        assert_eq!(copy.compressed(compress), "{}");
+        assert_eq!(calls.get(), 1, "the copy shares the first one's");
+        let fresh = Text::from(Bytes::from_static(b"x"));
+        fresh.compressed(compress);
+        fresh.clone().compressed(compress);
+        assert_eq!(calls.get(), 3, "a text not kept is compressed each time");
+        assert!(
+            kept.kept().compressed(|_| b"new".to_vec()) == "new",
+            "kept anew: a new cell"
+        );
     }
 }

@@ -217,7 +217,7 @@ fn success(req: &HttpRequest, state: &ApiState, content_type: &'static str, body
         .is_some_and(|v| v.contains("deflate"));
     if wants_deflate {
         builder.insert_header((header::CONTENT_ENCODING, "deflate"));
-        builder.body(deflate::zlib(&body))
+        builder.body(body.compressed(deflate::zlib))
     } else {
         builder.insert_header((header::CONTENT_ENCODING, "identity"));
         builder.body(body)
