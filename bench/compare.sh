@@ -2,7 +2,7 @@
 # Side-by-side benchmark: Glances 3.4.0.5 (from PyPI, in a venv) and a
 # release build of glint, on loopback, measured alternately in one run.
 #
-#   bench/compare.sh            full run (about 10 minutes)
+#   bench/compare.sh            full run (about 12 minutes)
 #   QUICK=1 bench/compare.sh    shorter phases, for a smoke test
 #
 # Prints a markdown table of both servers and the ratios, and the ceiling
@@ -89,11 +89,11 @@ cpu_over() {
   awk -v a="$t0" -v b="$t1" -v s="$start" -v e="$end" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/(e-s)*100}'
 }
 
-dashboard() { # port seconds: /all + /all/views every 2 s
-  local end=$(( $(date +%s) + $2 ))
+dashboard() { # port seconds [accept-encoding]: /all + /all/views every 2 s
+  local end=$(( $(date +%s) + $2 )) encoding=${3:-identity}
   while [ "$(date +%s)" -lt "$end" ]; do
-    curl -s "http://127.0.0.1:$1/api/3/all" >/dev/null
-    curl -s "http://127.0.0.1:$1/api/3/all/views" >/dev/null
+    curl -s -H "Accept-Encoding: $encoding" "http://127.0.0.1:$1/api/3/all" >/dev/null
+    curl -s -H "Accept-Encoding: $encoding" "http://127.0.0.1:$1/api/3/all/views" >/dev/null
     sleep 2
   done
 }
@@ -128,6 +128,12 @@ t_glances1=$(cpu_ticks $GLANCES_PID); t_glint1=$(cpu_ticks $GLINT_PID)
 pct() { awk -v a="$1" -v b="$2" -v s="$PHASE_SECONDS" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/s*100}'; }
 R[glances,idle_cpu]=$(pct "$t_glances0" "$t_glances1"); R[glint,idle_cpu]=$(pct "$t_glint0" "$t_glint1")
 R[glances,idle_rss]=$(rss_kib $GLANCES_PID); R[glint,idle_rss]=$(rss_kib $GLINT_PID)
+
+# Browsers, Home Assistant and Homepage ask for deflate: both servers then
+# compress every answer. After the idle phase: glint keeps its compressor.
+echo "dashboard phase asking for deflate (${PHASE_SECONDS}s each)" >&2
+R[glances,dash_deflate_cpu]=$(cpu_over $GLANCES_PID "$PHASE_SECONDS" dashboard $GLANCES_PORT "$PHASE_SECONDS" deflate)
+R[glint,dash_deflate_cpu]=$(cpu_over $GLINT_PID "$PHASE_SECONDS" dashboard $GLINT_PORT "$PHASE_SECONDS" deflate)
 
 echo "process scan phase: $EXTRA_PROCS extra sleeping processes" >&2
 sleepers=""
@@ -169,6 +175,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
 done
 echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; one cell, as noisy as the others) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN { if (b > 0) printf "%.0f", a/b*100; else print "n/a" }') % of it |"
 echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
+echo "| dashboard open, asking for deflate as browsers do: CPU % of one core | ${R[glances,dash_deflate_cpu]} | ${R[glint,dash_deflate_cpu]} | $(ratio "${R[glances,dash_deflate_cpu]}" "${R[glint,dash_deflate_cpu]}") less |"
 echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
 echo "| idle: CPU % of one core (Glances collects nothing when idle) | ${R[glances,idle_cpu]} | ${R[glint,idle_cpu]} | |"
 echo "| idle: RSS MiB | $(awk -v k="${R[glances,idle_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,idle_rss]}" 'BEGIN{printf "%.1f", k/1024}') | |"
