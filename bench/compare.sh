@@ -64,7 +64,23 @@ cc -O2 bench/ceiling.c -o "$WORK/ceiling"
 
 # --- measurements -----------------------------------------------------------
 CLK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A process's CPU time as "ns ticks": its threads' run time from schedstat,
+# and utime + stime from /proc/PID/stat. The ticks alone are 10 ms each: over
+# 60 s that is 0.017 % of a core, a sixth of glint's dashboard figure.
+cpu_sample() {
+  echo "$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ns += $1} END {printf "%.0f", ns}')" \
+    "$(awk '{print $14 + $15}' "/proc/$1/stat")"
+}
+# cpu_seconds "SAMPLE0" "SAMPLE1" -> CPU seconds between them: schedstat's,
+# unless the ticks (each reading cut to a tick) exceed it by more than two:
+# a thread that exited in between took its run time out of the schedstat sum.
+cpu_seconds() {
+  awk -v a="$1" -v b="$2" -v hz="$CLK" 'BEGIN {
+    split(a, x, " "); split(b, y, " ")
+    ns = y[1] - x[1]; ticks = (y[2] - x[2]) / hz * 1e9
+    if (ticks > ns + 2e9 / hz) ns = ticks
+    printf "%.6f", ns / 1e9 }'
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # wrk ROUTE CONNS PORT -> "rps p50_ms p99_ms errors"
@@ -83,10 +99,10 @@ run_wrk() {
 cpu_over() {
   local pid=$1 secs=$2; shift 2
   local t0 t1 start end
-  t0=$(cpu_ticks "$pid"); start=$(date +%s.%N)
+  t0=$(cpu_sample "$pid"); start=$(date +%s.%N)
   if [ $# -gt 0 ]; then "$@"; else sleep "$secs"; fi
-  t1=$(cpu_ticks "$pid"); end=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" -v s="$start" -v e="$end" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/(e-s)*100}'
+  t1=$(cpu_sample "$pid"); end=$(date +%s.%N)
+  awk -v c="$(cpu_seconds "$t0" "$t1")" -v s="$start" -v e="$end" 'BEGIN {printf "%.3f", c/(e-s)*100}'
 }
 
 dashboard() { # port seconds [accept-encoding]: /all + /all/views every 2 s
@@ -122,10 +138,10 @@ R[glint,dash_cpu]=$(cpu_over $GLINT_PID "$PHASE_SECONDS" dashboard $GLINT_PORT "
 R[glint,dash_rss]=$(rss_kib $GLINT_PID)
 
 echo "idle phase (${PHASE_SECONDS}s, both at once)" >&2
-t_glances0=$(cpu_ticks $GLANCES_PID); t_glint0=$(cpu_ticks $GLINT_PID)
+t_glances0=$(cpu_sample $GLANCES_PID); t_glint0=$(cpu_sample $GLINT_PID)
 sleep "$PHASE_SECONDS"
-t_glances1=$(cpu_ticks $GLANCES_PID); t_glint1=$(cpu_ticks $GLINT_PID)
-pct() { awk -v a="$1" -v b="$2" -v s="$PHASE_SECONDS" -v hz="$CLK" 'BEGIN {printf "%.3f", (b-a)/hz/s*100}'; }
+t_glances1=$(cpu_sample $GLANCES_PID); t_glint1=$(cpu_sample $GLINT_PID)
+pct() { awk -v c="$(cpu_seconds "$1" "$2")" -v s="$PHASE_SECONDS" 'BEGIN {printf "%.3f", c/s*100}'; }
 R[glances,idle_cpu]=$(pct "$t_glances0" "$t_glances1"); R[glint,idle_cpu]=$(pct "$t_glint0" "$t_glint1")
 R[glances,idle_rss]=$(rss_kib $GLANCES_PID); R[glint,idle_rss]=$(rss_kib $GLINT_PID)
 
@@ -142,17 +158,17 @@ sleep 5
 nprocs=$(ls -d /proc/[0-9]* | wc -l)
 # glint scans every 2 s by itself; Glances scans when asked, so ask every 2 s.
 scan_seconds=$PHASE_SECONDS
-g0=$(cpu_ticks $GLINT_PID); sleep "$scan_seconds"; g1=$(cpu_ticks $GLINT_PID)
+g0=$(cpu_sample $GLINT_PID); sleep "$scan_seconds"; g1=$(cpu_sample $GLINT_PID); g=$(cpu_seconds "$g0" "$g1")
 scans=$(awk -v s="$scan_seconds" 'BEGIN {printf "%d", s/2}')
-R[glint,scan_us]=$(awk -v a="$g0" -v b="$g1" -v hz="$CLK" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", (b-a)/hz/k/n*1e6}')
+R[glint,scan_us]=$(awk -v c="$g" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", c/k/n*1e6}')
 # The scan alone: the same, less what the idle daemon (its own scan of the
 # few processes of the idle phase included) costs over the phase.
-R[glint,scan_only_us]=$(awk -v a="$g0" -v b="$g1" -v hz="$CLK" -v n="$nprocs" -v k="$scans" \
-  -v idle="${R[glint,idle_cpu]}" -v s="$scan_seconds" 'BEGIN {printf "%.1f", ((b-a)/hz - idle/100*s)/k/n*1e6}')
-p0=$(cpu_ticks $GLANCES_PID)
+R[glint,scan_only_us]=$(awk -v c="$g" -v n="$nprocs" -v k="$scans" \
+  -v idle="${R[glint,idle_cpu]}" -v s="$scan_seconds" 'BEGIN {printf "%.1f", (c - idle/100*s)/k/n*1e6}')
+p0=$(cpu_sample $GLANCES_PID)
 for _ in $(seq 1 "$scans"); do curl -s "http://127.0.0.1:$GLANCES_PORT/api/3/processlist" >/dev/null; sleep 2; done
-p1=$(cpu_ticks $GLANCES_PID)
-R[glances,scan_us]=$(awk -v a="$p0" -v b="$p1" -v hz="$CLK" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", (b-a)/hz/k/n*1e6}')
+p1=$(cpu_sample $GLANCES_PID)
+R[glances,scan_us]=$(awk -v c="$(cpu_seconds "$p0" "$p1")" -v n="$nprocs" -v k="$scans" 'BEGIN {printf "%.1f", c/k/n*1e6}')
 kill $sleepers 2>/dev/null || true; sleepers=""
 
 # --- report -----------------------------------------------------------------
