@@ -101,30 +101,28 @@ struct Slot {
 
 impl Slot {
     /// The stats text, for a request.
-    fn stats_json(&mut self) -> Text {
+    fn stats_json(&mut self) -> &Text {
         self.stats_asked = true;
         self.stats_text()
     }
 
     /// The views text, for a request.
-    fn views_json(&mut self) -> Text {
+    fn views_json(&mut self) -> &Text {
         self.views_asked = true;
         self.views_text()
     }
 
-    fn stats_text(&mut self) -> Text {
+    fn stats_text(&mut self) -> &Text {
         let stats = &self.stats;
-        self.stats_json.get_or_insert_with(|| kept(to_bytes(stats))).clone()
+        self.stats_json.get_or_insert_with(|| kept(to_bytes(stats)))
     }
 
-    fn views_text(&mut self) -> Text {
+    fn views_text(&mut self) -> &Text {
         let (stats, views) = (&self.stats, &self.views);
-        self.views_json
-            .get_or_insert_with(|| match views {
-                Some(v) => kept(v.to_bytes(stats)),
-                None => Text::from(Bytes::from_static(b"{}")).kept(),
-            })
-            .clone()
+        self.views_json.get_or_insert_with(|| match views {
+            Some(v) => kept(v.to_bytes(stats)),
+            None => Text::from(Bytes::from_static(b"{}")).kept(),
+        })
     }
 }
 
@@ -244,7 +242,7 @@ impl Aggregator {
 
     /// `{"name": <text>, ...}` over every plugin, in order, as pieces
     /// (not copied unless short: see [`Text`]).
-    fn concat(&mut self, part: impl Fn(&mut Slot) -> Text) -> Text {
+    fn concat(&mut self, part: impl Fn(&mut Slot) -> &Text) -> Text {
         let mut text = Text::from(Bytes::from_static(b"{"));
         for (name, key) in self.order.iter().zip(&self.all_keys) {
             text.push(key.clone());
@@ -271,13 +269,13 @@ impl Aggregator {
                 }
                 Ok(Reply::json(self.all_views_cache.clone().unwrap_or_default()))
             }
-            Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json())),
+            Query::Plugin(p) => Ok(Reply::json(self.enabled_slot(&p)?.stats_json().clone())),
             Query::Limits(p) => Ok(Reply {
                 body: self.enabled_slot(&p)?.limits_json.clone(),
                 plain_json: true,
             }),
             Query::Views(p) => Ok(Reply {
-                body: self.enabled_slot(&p)?.views_json(),
+                body: self.enabled_slot(&p)?.views_json().clone(),
                 plain_json: true,
             }),
             Query::History(p, nb) => Ok(Reply::json(Bytes::from(
