@@ -13,7 +13,7 @@ use actix::prelude::*;
 use clap::Parser;
 use glint::actors::aggregator::{Aggregator, Query, Update};
 use glint::cli::Cli;
-use glint::collect::{Env, Plugin, build, sample};
+use glint::collect::{Env, Plugin, build, logical_cpus, sample};
 use glint::config::Config;
 use glint::daemon::Plan;
 use glint::limits::Limits;
@@ -27,7 +27,12 @@ fn measure(name: &str, n: u32, mut f: impl FnMut()) {
         }
         start.elapsed() / n
     });
-    println!("{name:<48} {:>10.2} µs", median(batches).as_secs_f64() * 1e6);
+    report(name, median(batches), "");
+}
+
+/// One line of the report: what, and its time in µs.
+fn report(name: &str, time: Duration, after: &str) {
+    println!("{name:<48} {:>10.2} µs{after}", time.as_secs_f64() * 1e6);
 }
 
 /// Median time of `f` over 31 calls, each after `evict` has pushed the
@@ -88,11 +93,7 @@ fn main() {
     let cold = measure_cold(&mut evictor, || {
         black_box(scan.collect());
     });
-    println!(
-        "{:<48} {:>10.2} µs",
-        format!("process scan, caches evicted ({processes})"),
-        cold.as_secs_f64() * 1e6
-    );
+    report(&format!("process scan, caches evicted ({processes})"), cold, "");
 
     // Serialising a large plugin (processlist) in Glances' JSON style.
     let table = build("processlist", &env).expect("processlist").collect();
@@ -115,35 +116,33 @@ fn main() {
     });
 
     // Each plugin the daemon collects with the shipped config and
-    // bench/compare.sh's flags, one sample each with the caches evicted
+    // bench/compare.sh's flags, loaded and planned as the daemon does (its
+    // defaults, its limits), one sample each with the caches evicted
     // first, and that over the plugin's refresh period: an upper bound on
     // what each costs the daemon (there they share some warmed code).
-    let cli = Cli::parse_from(["glint", "-w", "--disable-plugin", "cloud,ip,ports,wifi"]);
-    let shipped = std::path::Path::new("config/glint.conf");
-    let shipped =
-        Config::parse(&std::fs::read_to_string(shipped).expect("shipped config"), shipped).expect("shipped config");
+    let cli = Cli::parse_from([
+        "glint",
+        "-w",
+        "-C",
+        "config/glint.conf",
+        "--disable-plugin",
+        "cloud,ip,ports,wifi",
+    ]);
+    let shipped = Config::load(cli.config.as_deref(), logical_cpus(&cli.root)).expect("shipped config");
     let plan = Plan::new(&cli, &shipped);
-    let shipped_env = Env::new("/", Arc::new(shipped));
+    let shipped_env = Env::new(cli.root.clone(), Arc::new(shipped));
     let mut per_second = Duration::ZERO;
     for p in plan.collected() {
         let mut plugin = build(p.name, &shipped_env).expect("a collected plugin");
-        sample(plugin.as_mut(), &limits);
+        sample(plugin.as_mut(), &p.limits);
         let cold = measure_cold(&mut evictor, || {
-            black_box(sample(plugin.as_mut(), &limits));
+            black_box(sample(plugin.as_mut(), &p.limits));
         });
         per_second += cold.div_f64(p.refresh.as_secs_f64());
-        println!(
-            "{:<48} {:>10.2} µs, every {} s",
-            format!("{} sample, caches evicted", p.name),
-            cold.as_secs_f64() * 1e6,
-            p.refresh.as_secs_f64()
-        );
+        let every = format!(", every {} s", p.refresh.as_secs_f64());
+        report(&format!("{} sample, caches evicted", p.name), cold, &every);
     }
-    println!(
-        "{:<48} {:>10.2} µs/s",
-        "all of them, per second",
-        per_second.as_secs_f64() * 1e6
-    );
+    report("all of them, per second", per_second, "/s");
 
     // An aggregator round trip as the HTTP layer makes it, and /all.
     System::new().block_on(async {
@@ -176,7 +175,7 @@ fn main() {
             times.push((label, start.elapsed() / n));
         }
         for (label, t) in times {
-            println!("{label:<48} {:>10.2} µs", t.as_secs_f64() * 1e6);
+            report(&label, t, "");
         }
     });
 }
