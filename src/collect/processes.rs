@@ -544,19 +544,25 @@ impl Scanner {
             false => self.max_probes,
         };
         for pid in pids {
-            let mut entry = known.get_mut(&pid);
-            let held = entry
-                .as_deref_mut()
-                .map_or((None, None), |k| (k.probe.take(), k.stat_probe.take()));
+            // One lookup per process: the visit fills or replaces this entry.
+            let mut entry = known.entry(pid);
+            let held = match &mut entry {
+                Entry::Occupied(o) => (o.get_mut().probe.take(), o.get_mut().stat_probe.take()),
+                Entry::Vacant(_) => (None, None),
+            };
+            let seen = match &entry {
+                Entry::Occupied(o) => Some(o.get()),
+                Entry::Vacant(_) => None,
+            };
             // A process that vanished mid-scan is skipped, as psutil does.
-            let Some(current) = self.current_stat(&proc_dir, pid, entry.as_deref(), held, clock()) else {
+            let Some(current) = self.current_stat(&proc_dir, pid, seen, held, clock()) else {
                 continue;
             };
             if current.stat.as_ref().is_some_and(|stat| stat.thread) {
                 continue;
             }
             let now = clock();
-            if let Some(row) = self.visit(pid, &proc_dir, current, now, &mut known, &ctx) {
+            if let Some(row) = self.visit(pid, &proc_dir, current, now, entry, &ctx) {
                 counts.add(row.state, row.threads);
                 rows.push(row);
             }
@@ -693,15 +699,15 @@ impl Scanner {
     }
 
     /// Everything after `stat` for one process: read what changed into its
-    /// entry of `known` (a new entry for a process seen for the first time,
-    /// or for a reused pid), and shape.
+    /// known entry (made for a process seen for the first time, replaced
+    /// for a reused pid), and shape.
     fn visit(
         &mut self,
         pid: u32,
         proc_dir: &OwnedFd,
         current: Current,
         now: Instant,
-        known: &mut HashMap<u32, Known>,
+        entry: Entry<'_, u32, Known>,
         ctx: &ScanContext,
     ) -> Option<Row> {
         let Current {
@@ -713,7 +719,7 @@ impl Scanner {
         let reuse_for = if stat.is_none() { SLEEPER_REREAD } else { IDLE_REREAD };
         // A new entry for a new process or a reused pid (`current_stat`
         // leaves the stat out only for a known process).
-        let (k, seen_before) = match known.entry(pid) {
+        let (k, seen_before) = match entry {
             Entry::Occupied(o) if stat.as_ref().is_none_or(|s| s.start == o.get().stat.start) => (o.into_mut(), true),
             Entry::Occupied(o) => {
                 let k = o.into_mut();
