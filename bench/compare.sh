@@ -129,8 +129,8 @@ declare -A R
 echo "warming up (history fills, first samples)" >&2
 sleep 5
 # Each cell is run WRK_RUNS times, the two servers alternating, and the
-# median of each figure is kept (errors are summed): a single 10 s cell was
-# seen 25 % below the same build's usual rate, when something else ran.
+# median of each figure is kept (errors are summed): on the development VM
+# one 10 s run can come out a quarter below another of the same build.
 for route in /api/3/cpu /api/3/all /api/3/processlist; do
   for conns in 1 16; do
     unset runs; declare -A runs=()
