@@ -1,5 +1,7 @@
-//! `connections`: TCP socket states from /proc/net/tcp{,6} and netfilter
-//! conntrack usage from /proc/sys/net/netfilter (spec §8.4).
+//! `connections`: TCP socket states and netfilter conntrack usage from
+//! /proc/sys/net/netfilter (spec §8.4). The states come from the kernel's
+//! sock_diag interface on the host ([`super::sock_diag`]), else (a fixture
+//! root, or sock_diag refused) from /proc/net/tcp{,6} as psutil reads them.
 
 use serde_json::{Map, Value};
 
@@ -50,7 +52,7 @@ impl TcpStates {
 
 /// psutil's `net_connections(kind="tcp")` reduced to state counts. A
 /// missing tcp6 only means no IPv6; an unreadable one is an error.
-fn read_tcp_states(env: &Env) -> Option<TcpStates> {
+fn read_tcp_tables(env: &Env) -> Option<TcpStates> {
     let tcp = read_opt(env, "proc/net/tcp")?;
     let tcp6_path = env.path("proc/net/tcp6");
     let tcp6 = if tcp6_path.exists() {
@@ -71,11 +73,30 @@ fn read_conntrack(env: &Env, name: &str) -> Option<f64> {
 
 pub struct Connections {
     env: Env,
+    /// Ask sock_diag: the root is the host's own, and it has not failed.
+    sock_diag: bool,
 }
 
 impl Connections {
     pub fn new(env: &Env) -> Connections {
-        Connections { env: env.clone() }
+        let sock_diag = env.root == std::path::Path::new("/");
+        Connections {
+            env: env.clone(),
+            sock_diag,
+        }
+    }
+
+    fn tcp_states(&mut self) -> Option<TcpStates> {
+        if self.sock_diag {
+            match super::sock_diag::tcp_states() {
+                Ok(states) => return Some(states),
+                Err(error) => {
+                    tracing::warn!(%error, "connections: the kernel's sock_diag interface failed; reading /proc/net/tcp and tcp6 from now on (dearer on hosts with much RAM)");
+                    self.sock_diag = false;
+                }
+            }
+        }
+        read_tcp_tables(&self.env)
     }
 }
 
@@ -118,7 +139,7 @@ impl Plugin for Connections {
         m.insert("net_connections_enabled".into(), true.into());
         m.insert("nf_conntrack_enabled".into(), true.into());
         // Without the TCP table Glances reports nothing else, not even conntrack.
-        let Some(states) = read_tcp_states(&self.env) else {
+        let Some(states) = self.tcp_states() else {
             m.insert("net_connections_enabled".into(), false.into());
             return Value::Object(m);
         };

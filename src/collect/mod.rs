@@ -43,6 +43,7 @@ pub mod quicklook;
 pub mod raid;
 pub mod sensors;
 pub mod smart;
+pub mod sock_diag;
 pub mod system;
 pub mod uptime;
 pub mod wifi;
