@@ -126,6 +126,7 @@ dashboard() { # port seconds [accept-encoding]: /all + /all/views every 2 s
 }
 
 declare -A R
+ALL_SIZES=""
 echo "warming up (history fills, first samples)" >&2
 sleep 5
 # Each cell is run WRK_RUNS times, the two servers alternating, and the
@@ -141,6 +142,9 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
         runs[$server]+="$(run_wrk "$route" "$conns" "$port")"$'\n'
       done
       if [ "$route" = /api/3/all ] && [ "$conns" = 16 ]; then
+        # /all grows with the processes and alerts of the moment; a reader
+        # comparing with the ceiling's fixed body wants to know by how much.
+        ALL_SIZES+="$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c) "
         echo "wrk ceiling $route c=$conns ($run/$WRK_RUNS)" >&2
         runs[ceiling]+="$(run_wrk "$route" "$conns" $CEILING_PORT)"$'\n'
       fi
@@ -210,7 +214,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
     echo "| \`$route\` c=$conns errors | $(f "$a" 4) | $(f "$b" 4) | |"
   done
 done
-echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; run as often, beside glint's runs) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN { if (b > 0) printf "%.0f", a/b*100; else print "n/a" }') % of it |"
+echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; run as often, beside glint's runs; glint's \`/all\` after each of its runs: ${ALL_SIZES% } bytes) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN { if (b > 0) printf "%.0f", a/b*100; else print "n/a" }') % of it |"
 echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
 echo "| dashboard open, asking for deflate as browsers do: CPU % of one core | ${R[glances,dash_deflate_cpu]} | ${R[glint,dash_deflate_cpu]} | $(ratio "${R[glances,dash_deflate_cpu]}" "${R[glint,dash_deflate_cpu]}") less |"
 echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
