@@ -33,8 +33,9 @@ const TCP_SYN_RECV: u8 = 3;
 const TCP_LISTEN: u8 = 10;
 const COUNTED_STATES: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_SYN_SENT | 1 << TCP_SYN_RECV | 1 << TCP_LISTEN;
 
-/// One answer batch; the kernel fills up to a page or so per message batch,
-/// so this bounds the buffer whatever the number of sockets.
+/// Room for one answer batch: the kernel sizes its first batch to a page
+/// and the next ones to the reader's buffer, at most 32 KiB less its own
+/// overhead, so this holds any batch whatever the number of sockets.
 const RECEIVE_BUFFER: usize = 32 * 1024;
 
 /// Count the IPv4 and IPv6 TCP sockets in the states the plugin reports.
@@ -194,7 +195,7 @@ mod tests {
     #[test]
     fn the_host_dump_agrees_with_proc_net_tcp_and_sees_our_sockets() {
         // 64 connections: 128 established sockets, an answer of several
-        // batches (the kernel fills about a page per batch).
+        // batches (the first one is a page).
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let pairs: Vec<_> = (0..64)
             .map(|_| {
