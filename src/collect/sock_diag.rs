@@ -45,11 +45,17 @@ pub fn tcp_states() -> io::Result<TcpStates> {
         Type::RAW,
         Some(Protocol::from(NETLINK_SOCK_DIAG)),
     )?;
+    // The kernel answers at once; a wait this long means something is
+    // wrong, and the collecting thread must not hang on it.
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
     socket.send(&dump_request())?;
     let mut buf = vec![0u8; RECEIVE_BUFFER];
     let mut states = TcpStates::default();
     loop {
         let len = (&socket).read(&mut buf)?;
+        if len == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
         if count_batch(&buf[..len], &mut states)? == Batch::Done {
             return Ok(states);
         }
