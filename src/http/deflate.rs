@@ -7,75 +7,32 @@
 //! 3.5 KB instead of 3.6 and 2.1), and clients only need a valid zlib
 //! stream. A fresh compressor allocates and zeroes about 270 KB of state,
 //! and those pages, faulted in anew for each response, cost about as much
-//! as compressing `/all` itself; so each serving thread keeps one and
-//! resets it per response.
+//! as compressing `/all` itself; so each serving thread keeps one (flate2's
+//! encoder, with its 32 KiB staging buffer) and resets it per response.
 
 use std::cell::RefCell;
-use std::io::Write;
 
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
 
 use crate::text::Text;
 
 thread_local! {
-    static STATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(1), true));
+    static ENCODER: RefCell<ZlibEncoder<Vec<u8>>> =
+        RefCell::new(ZlibEncoder::new(Vec::new(), Compression::fast()));
 }
 
 /// `body` as a zlib stream.
 pub fn zlib(body: &Text) -> Vec<u8> {
-    STATE.with_borrow_mut(|state| {
-        state.reset();
-        let mut stream = Stream {
-            state,
-            out: Vec::with_capacity(body.len() / 8 + 64),
-        };
-        // Neither step can fail: the input is plain bytes and `out` grows.
-        let _ = body.write_to(&mut stream);
-        let _ = stream.run(&[], FlushCompress::Finish);
-        stream.out
+    ENCODER.with_borrow_mut(|encoder| {
+        // `reset` ends the previous stream (already finished, its output
+        // taken) and restarts the held state on a new output. Writing into
+        // a Vec cannot fail.
+        let _ = encoder.reset(Vec::with_capacity(body.len() / 8 + 64));
+        let _ = body.write_to(encoder);
+        let _ = encoder.try_finish();
+        std::mem::take(encoder.get_mut())
     })
-}
-
-/// A compressor writing into a growing buffer.
-struct Stream<'a> {
-    state: &'a mut Compress,
-    out: Vec<u8>,
-}
-
-impl Stream<'_> {
-    /// Compress all of `input`; with `Finish`, also end the stream.
-    fn run(&mut self, mut input: &[u8], flush: FlushCompress) -> std::io::Result<()> {
-        loop {
-            if self.out.len() == self.out.capacity() {
-                self.out.reserve(self.out.capacity().max(256));
-            }
-            let before = self.state.total_in();
-            let status = self
-                .state
-                .compress_vec(input, &mut self.out, flush)
-                .map_err(std::io::Error::other)?;
-            let consumed = usize::try_from(self.state.total_in() - before).unwrap_or(input.len());
-            input = &input[consumed..];
-            let room_left = self.out.len() < self.out.capacity();
-            match (status, flush) {
-                (Status::StreamEnd, _) => return Ok(()),
-                (_, FlushCompress::Finish) => {}
-                _ if input.is_empty() && room_left => return Ok(()),
-                _ => {}
-            }
-        }
-    }
-}
-
-impl Write for Stream<'_> {
-    fn write(&mut self, input: &[u8]) -> std::io::Result<usize> {
-        self.run(input, FlushCompress::None)?;
-        Ok(input.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
