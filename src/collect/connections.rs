@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::sock_diag::SockDiag;
 use super::{Env, Plugin, read_opt};
 use crate::json::float;
 use crate::limits::Limits;
@@ -73,13 +74,15 @@ fn read_conntrack(env: &Env, name: &str) -> Option<f64> {
 
 pub struct Connections {
     env: Env,
-    /// Ask sock_diag: the root is the host's own, and it has not failed.
-    sock_diag: bool,
+    /// Where the root is the host's own, until the kernel refuses a dump.
+    sock_diag: Option<SockDiag>,
 }
 
 impl Connections {
     pub fn new(env: &Env) -> Connections {
-        let sock_diag = env.root == std::path::Path::new("/");
+        let sock_diag = (env.root == std::path::Path::new("/"))
+            .then(SockDiag::open)
+            .and_then(|opened| opened.map_err(sock_diag_failed).ok());
         Connections {
             env: env.clone(),
             sock_diag,
@@ -87,17 +90,21 @@ impl Connections {
     }
 
     fn tcp_states(&mut self) -> Option<TcpStates> {
-        if self.sock_diag {
-            match super::sock_diag::tcp_states() {
+        if let Some(diag) = &mut self.sock_diag {
+            match diag.tcp_states() {
                 Ok(states) => return Some(states),
                 Err(error) => {
-                    tracing::warn!(%error, "connections: the kernel's sock_diag interface failed; reading /proc/net/tcp and tcp6 from now on (dearer on hosts with much RAM)");
-                    self.sock_diag = false;
+                    sock_diag_failed(error);
+                    self.sock_diag = None;
                 }
             }
         }
         read_tcp_tables(&self.env)
     }
+}
+
+fn sock_diag_failed(error: std::io::Error) {
+    tracing::warn!(%error, "connections: the kernel's sock_diag interface failed; reading /proc/net/tcp and tcp6 from now on (dearer on hosts with much RAM)");
 }
 
 /// Fill `m` with the state counts. Glances quirk kept: `terminated` sums

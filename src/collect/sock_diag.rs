@@ -38,26 +38,42 @@ const COUNTED_STATES: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_SYN_SENT | 1 << TCP_
 /// overhead, so this holds any batch whatever the number of sockets.
 const RECEIVE_BUFFER: usize = 32 * 1024;
 
-/// Count the IPv4 and IPv6 TCP sockets in the states the plugin reports.
-pub fn tcp_states() -> io::Result<TcpStates> {
-    let socket = Socket::new(
-        Domain::from(libc::AF_NETLINK),
-        Type::RAW,
-        Some(Protocol::from(NETLINK_SOCK_DIAG)),
-    )?;
-    // The kernel answers at once; a wait this long means something is
-    // wrong, and the collecting thread must not hang on it.
-    socket.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
-    socket.send(&dump_request())?;
-    let mut buf = vec![0u8; RECEIVE_BUFFER];
-    let mut states = TcpStates::default();
-    loop {
-        let len = (&socket).read(&mut buf)?;
-        if len == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        if count_batch(&buf[..len], &mut states)? == Batch::Done {
-            return Ok(states);
+/// A sock_diag socket and its receive buffer, kept between refreshes.
+pub struct SockDiag {
+    socket: Socket,
+    buf: Vec<u8>,
+}
+
+impl SockDiag {
+    pub fn open() -> io::Result<SockDiag> {
+        let socket = Socket::new(
+            Domain::from(libc::AF_NETLINK),
+            Type::RAW,
+            Some(Protocol::from(NETLINK_SOCK_DIAG)),
+        )?;
+        // The kernel answers at once; a wait this long means something is
+        // wrong, and the collecting thread must not hang on it.
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        Ok(SockDiag {
+            socket,
+            buf: vec![0u8; RECEIVE_BUFFER],
+        })
+    }
+
+    /// Count the IPv4 and IPv6 TCP sockets in the states the plugin
+    /// reports. After an error the socket may hold the rest of an answer:
+    /// drop it.
+    pub fn tcp_states(&mut self) -> io::Result<TcpStates> {
+        self.socket.send(&dump_request())?;
+        let mut states = TcpStates::default();
+        loop {
+            let len = (&self.socket).read(&mut self.buf)?;
+            if len == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            if count_batch(&self.buf[..len], &mut states)? == Batch::Done {
+                return Ok(states);
+            }
         }
     }
 }
@@ -210,7 +226,9 @@ mod tests {
             })
             .collect();
         let listener6 = std::net::TcpListener::bind("[::1]:0"); // absent without IPv6
-        let dumped = tcp_states().expect("sock_diag dump");
+        // One socket for every dump, as the plugin holds it.
+        let mut diag = SockDiag::open().expect("sock_diag socket");
+        let dumped = diag.tcp_states().expect("sock_diag dump");
         let our_listeners = 1 + listener6.is_ok() as u64;
         assert!(dumped.listen >= our_listeners, "{dumped:?}");
         assert!(dumped.established >= 2 * pairs.len() as u64, "{dumped:?}");
@@ -218,7 +236,7 @@ mod tests {
         // the tables did not change around the dump.
         let agreed = (0..50).any(|_| {
             let before = from_proc_tables();
-            let dumped = tcp_states().expect("sock_diag dump");
+            let dumped = diag.tcp_states().expect("sock_diag dump");
             before == dumped && from_proc_tables() == before
         });
         assert!(agreed, "sock_diag never matched a steady /proc/net/tcp{{,6}}");
