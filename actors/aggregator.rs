@@ -21,8 +21,8 @@ use crate::text::Text;
 const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A text the aggregator keeps to answer many requests.
-fn kept(text: Vec<u8>) -> Text {
-    Text::from(Bytes::from(text)).kept()
+fn kept(text: impl Into<Bytes>) -> Text {
+    Text::from(text.into()).kept()
 }
 
 /// A new sample of one plugin.
@@ -121,7 +121,7 @@ impl Slot {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json.get_or_insert_with(|| match views {
             Some(v) => kept(v.to_bytes(stats)),
-            None => Text::from(Bytes::from_static(b"{}")).kept(),
+            None => kept(Bytes::from_static(b"{}")),
         })
     }
 }
