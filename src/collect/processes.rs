@@ -546,13 +546,12 @@ impl Scanner {
         for pid in pids {
             // One lookup per process: the visit fills or replaces this entry.
             let mut entry = known.entry(pid);
-            let held = match &mut entry {
-                Entry::Occupied(o) => (o.get_mut().probe.take(), o.get_mut().stat_probe.take()),
-                Entry::Vacant(_) => (None, None),
-            };
-            let seen = match &entry {
-                Entry::Occupied(o) => Some(o.get()),
-                Entry::Vacant(_) => None,
+            let (held, seen) = match &mut entry {
+                Entry::Occupied(o) => {
+                    let k = o.get_mut();
+                    ((k.probe.take(), k.stat_probe.take()), Some(&*k))
+                }
+                Entry::Vacant(_) => ((None, None), None),
             };
             // A process that vanished mid-scan is skipped, as psutil does.
             let Some(current) = self.current_stat(&proc_dir, pid, seen, held, clock()) else {
