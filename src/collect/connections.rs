@@ -231,6 +231,23 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_dump_falls_back_to_proc_for_good() {
+        let mut plugin = Connections {
+            env: env_with(&captured_root(), ""),
+            sock_diag: Some(SockDiag::failing()),
+        };
+        // The captured tables' counts (see captured_tables_and_conntrack).
+        let from_proc = Some(TcpStates {
+            listen: 5,
+            established: 2,
+            ..TcpStates::default()
+        });
+        assert_eq!(plugin.tcp_states(), from_proc, "the refresh that failed still counts");
+        assert!(plugin.sock_diag.is_none(), "sock_diag is given up after one failure");
+        assert_eq!(plugin.tcp_states(), from_proc);
+    }
+
+    #[test]
     fn ipv6_rows_count_and_terminated_equals_initiated() {
         let tcp6 = format!("{TCP6_HEADER}{TCP6_ROWS}");
         let root = variant(&[], &[("proc/net/tcp6", &tcp6)]);

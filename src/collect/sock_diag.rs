@@ -60,6 +60,16 @@ impl SockDiag {
         })
     }
 
+    /// One whose every dump fails at once (its socket is an unconnected
+    /// UDP socket: `send` has nowhere to go), to reach the callers' fallback.
+    #[cfg(test)]
+    pub fn failing() -> SockDiag {
+        SockDiag {
+            socket: Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket"),
+            buf: Vec::new(),
+        }
+    }
+
     /// Count the IPv4 and IPv6 TCP sockets in the states the plugin
     /// reports. After an error the socket may hold the rest of an answer:
     /// drop it.
