@@ -151,11 +151,24 @@ impl PluginActor {
 pub struct Ticker {
     period: Duration,
     plugins: Vec<Addr<PluginActor>>,
+    /// False only where a test takes the fallback path.
+    try_timerfd: bool,
 }
 
 impl Ticker {
     pub fn new(period: Duration, plugins: Vec<Addr<PluginActor>>) -> Ticker {
-        Ticker { period, plugins }
+        Ticker {
+            period,
+            plugins,
+            try_timerfd: true,
+        }
+    }
+
+    /// Tick as where no timerfd can be had.
+    #[cfg(test)]
+    fn without_timerfd(mut self) -> Ticker {
+        self.try_timerfd = false;
+        self
     }
 
     fn tell_plugins(&self) {
@@ -175,7 +188,11 @@ impl Actor for Ticker {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        match tick_timer(self.period) {
+        let timer = match self.try_timerfd {
+            true => tick_timer(self.period),
+            false => Err(std::io::Error::other("not tried")),
+        };
+        match timer {
             Ok(timer) => {
                 ctx.add_stream(futures_util::stream::unfold(timer, |timer| async move {
                     let expired = expirations(&timer).await;
@@ -342,6 +359,43 @@ mod tests {
             );
             let reply = aggregator.send(Query::Plugin("load".into())).await.unwrap().unwrap();
             assert_eq!(&reply.body.to_bytes()[..], br#"{"min1":1.0}"#);
+        });
+    }
+
+    struct Steady;
+
+    impl Plugin for Steady {
+        fn name(&self) -> &'static str {
+            "load"
+        }
+
+        fn quick(&self) -> bool {
+            true
+        }
+
+        fn collect(&mut self) -> Value {
+            json!({"min1": 0.5})
+        }
+    }
+
+    #[test]
+    fn without_a_timerfd_the_runtime_timer_ticks() {
+        actix::System::new().block_on(async {
+            let aggregator = Aggregator::new(vec![("load", true, Limits::default())], 10, true).start();
+            let factory: Factory = Arc::new(|| Box::new(Steady));
+            let period = Duration::from_millis(50);
+            let plugin = PluginActor::new("load", factory, period, Arc::new(Limits::default()), aggregator.clone());
+            Ticker::new(period, vec![plugin.start()]).without_timerfd().start();
+            // One sample at start, then one per tick: three means two ticks.
+            let mut updates = 0;
+            for _ in 0..100 {
+                updates = aggregator.send(UpdateCount("load")).await.unwrap();
+                if updates >= 3 {
+                    break;
+                }
+                actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(updates >= 3, "{updates} samples in 5 s at a 50 ms period");
         });
     }
 }
