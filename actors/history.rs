@@ -11,8 +11,9 @@
 //!   only its numbers, 8 bytes each; a value of another shape turns the
 //!   series into plain JSON values.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
+use indexmap::IndexMap;
 use serde_json::{Number, Value};
 
 use crate::json::{write_entries, write_str, write_value};
@@ -21,10 +22,8 @@ use crate::timefmt::iso_local;
 #[derive(Debug, Default)]
 pub struct History {
     capacity: usize,
-    /// Keys in first-seen order (Glances' dict order).
-    keys: Vec<String>,
-    index: HashMap<String, usize>,
-    series: Vec<Series>,
+    /// By key, in first-seen order (Glances' dict order).
+    series: IndexMap<String, Series>,
     /// Updates so far; the newest is number `updates`.
     updates: u64,
     /// Times of the last `capacity + 1` updates, newest last: one more than
@@ -73,23 +72,18 @@ impl History {
         self.updates += 1;
         push_bounded(&mut self.times, self.capacity + 1, at);
         for (key, value) in points {
-            let slot = match self.index.get(&key) {
-                Some(&i) => i,
-                None => {
-                    self.index.insert(key.clone(), self.keys.len());
-                    self.keys.push(key);
-                    self.series.push(Series::new(&value, self.updates - 1));
-                    self.series.len() - 1
-                }
-            };
-            let series = &mut self.series[slot];
+            let updates = self.updates;
+            let series = self
+                .series
+                .entry(key)
+                .or_insert_with(|| Series::new(&value, updates - 1));
             if series.last == self.updates {
                 // The same key twice in one update: two points, one time.
                 series.keep_own_times(&self.times, self.updates);
             }
             series.push(self.capacity, self.updates, at, value, &mut self.scratch);
         }
-        for series in &mut self.series {
+        for series in self.series.values_mut() {
             if series.last != self.updates {
                 series.keep_own_times(&self.times, self.updates);
             }
@@ -97,7 +91,7 @@ impl History {
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.index.contains_key(key)
+        self.series.contains_key(key)
     }
 
     /// `{key: [[iso time, value], ...]}` for every key (or only `only`),
@@ -106,9 +100,8 @@ impl History {
     /// full quicklook history (583 KB of text) took 5.6 MiB more while served.
     pub fn to_bytes(&self, only: Option<&str>, nb: i64) -> Vec<u8> {
         let series = self
-            .keys
+            .series
             .iter()
-            .zip(&self.series)
             .filter(|(key, _)| only.is_none_or(|k| k == key.as_str()))
             .map(|(key, series)| (key.as_str(), series));
         // The series of a plugin share their times: each shared time is
@@ -387,7 +380,7 @@ mod tests {
 
     /// Each point's `(time, value)` of `key`.
     fn points(h: &History, key: &str) -> Vec<(i64, Value)> {
-        let series = &h.series[h.index[key]];
+        let series = &h.series[key];
         (0..series.len)
             .map(|i| (series.time(i, &h.times, h.updates), series.values.get(i)))
             .collect()
@@ -405,7 +398,7 @@ mod tests {
         for i in 0..1500 {
             h.add(i, vec![("cpu".into(), json!(1.5)), ("percpu".into(), percpu(i))]);
         }
-        assert!(h.series.iter().all(|s| s.len == 1200 && s.own_times.is_none()));
+        assert!(h.series.values().all(|s| s.len == 1200 && s.own_times.is_none()));
         assert!(h.times.capacity() <= 1201);
         let Values::Shaped { stride, numbers, .. } = &h.series[1].values else {
             panic!("percpu kept as values");
@@ -467,10 +460,10 @@ mod tests {
             })
             .collect();
         assert_eq!(served(&h, None, 0), Value::Object(expected));
-        assert!(h.series[h.index["c"]].own_times.is_none());
+        assert!(h.series["c"].own_times.is_none());
         assert!(
             h.series
-                .iter()
+                .values()
                 .all(|s| s.own_times.as_ref().is_none_or(|t| t.capacity() <= 3))
         );
         h.add(70, vec![("k".into(), json!(1)), ("k".into(), json!(2))]);
@@ -502,7 +495,7 @@ mod tests {
     fn size_zero_stores_nothing() {
         let mut h = History::new(0);
         h.add(1, vec![("a".into(), json!(1))]);
-        assert!(h.keys.is_empty() && h.times.is_empty());
+        assert!(h.series.is_empty() && h.times.is_empty());
     }
 
     #[test]
