@@ -38,6 +38,8 @@ const COUNTED_STATES: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_SYN_SENT | 1 << TCP_
 /// overhead, so this holds any batch whatever the number of sockets.
 const RECEIVE_BUFFER: usize = 32 * 1024;
 
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A sock_diag socket and its receive buffer, kept between refreshes.
 pub struct SockDiag {
     socket: Socket,
@@ -46,14 +48,19 @@ pub struct SockDiag {
 
 impl SockDiag {
     pub fn open() -> io::Result<SockDiag> {
-        let socket = Socket::new(
+        SockDiag::over(Socket::new(
             Domain::from(libc::AF_NETLINK),
             Type::RAW,
             Some(Protocol::from(NETLINK_SOCK_DIAG)),
-        )?;
+        )?)
+    }
+
+    /// Dumps through `socket` (tests give other sockets, to make a dump
+    /// fail or never answer).
+    fn over(socket: Socket) -> io::Result<SockDiag> {
         // The kernel answers at once; a wait this long means something is
         // wrong, and the collecting thread must not hang on it.
-        socket.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        socket.set_read_timeout(Some(READ_TIMEOUT))?;
         Ok(SockDiag {
             socket,
             buf: vec![0u8; RECEIVE_BUFFER],
@@ -64,10 +71,7 @@ impl SockDiag {
     /// UDP socket: `send` has nowhere to go), to reach the callers' fallback.
     #[cfg(test)]
     pub fn failing() -> SockDiag {
-        SockDiag {
-            socket: Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket"),
-            buf: Vec::new(),
-        }
+        SockDiag::over(Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket")).expect("a timeout")
     }
 
     /// Count the IPv4 and IPv6 TCP sockets in the states the plugin
@@ -164,6 +168,33 @@ mod tests {
         msg[0] = libc::AF_INET as u8;
         msg[1] = state;
         message(TCPDIAG_GETSOCK, &msg)
+    }
+
+    #[test]
+    fn a_dump_that_never_answers_is_an_error_after_the_timeout() {
+        // A UDP socket whose peer on loopback never answers: the request
+        // goes out, and no answer comes back.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket");
+        socket
+            .connect(&silent.local_addr().expect("address").into())
+            .expect("connect");
+        let mut diag = SockDiag::over(socket).expect("a timeout");
+        let (done, waited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let _ = done.send((diag.tcp_states(), started.elapsed()));
+        });
+        let (answer, after) = waited
+            .recv_timeout(READ_TIMEOUT * 5)
+            .expect("the dump ends within five timeouts");
+        let kind = answer.expect_err("no answer is an error").kind();
+        assert!(
+            matches!(kind, io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
+            "{kind:?}"
+        );
+        assert!(after >= READ_TIMEOUT / 2, "gave up after {after:?}: not by the timeout");
+        drop(silent);
     }
 
     #[test]
