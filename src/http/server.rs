@@ -17,6 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_http::Protocol;
 use actix_service::{Service, ServiceFactory};
 use actix_web::dev::AppConfig;
 use actix_web::{App, web};
@@ -54,7 +55,6 @@ pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) ->
         .client_request_timeout(REQUEST_TIMEOUT)
         .client_disconnect_timeout(DISCONNECT_TIMEOUT)
         .finish(actix_service::map_config(app, |_| AppConfig::default()))
-        .tcp()
         .new_service(())
         .await
         .map_err(|()| std::io::Error::other("the HTTP service did not start"))?;
@@ -71,7 +71,7 @@ pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) ->
             Either::Right(_) => break,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 // Large bodies go out in several writes (see text.rs): without
                 // this, Nagle holds the last one until the client's delayed
                 // ACK (40 ms).
@@ -80,7 +80,9 @@ pub async fn run(listener: std::net::TcpListener, state: web::Data<ApiState>) ->
                 actix_web::rt::spawn(async move {
                     // actix-http has answered what it could; a connection's
                     // own failure (reset, timeout) concerns no one else.
-                    let _ = service.call(stream).await;
+                    // The peer address as accept gave it: actix-http's
+                    // `tcp()` would ask the kernel again (getpeername).
+                    let _ = service.call((stream, Protocol::Http1, Some(peer))).await;
                     drop(slot);
                 });
             }
