@@ -188,9 +188,10 @@ impl Actor for Ticker {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let timer = match self.try_timerfd {
-            true => tick_timer(self.period),
-            false => Err(std::io::Error::other("not tried")),
+        let timer = if self.try_timerfd {
+            tick_timer(self.period)
+        } else {
+            Err(std::io::Error::other("not tried"))
         };
         match timer {
             Ok(timer) => {

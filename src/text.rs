@@ -186,7 +186,7 @@ mod tests {
         assert!(two.clone().try_into_bytes().is_err());
         assert_eq!(two.joined_if_short().try_into_bytes().unwrap(), "{}");
         // `/all` on a host with a few dozen processes more than this VM's:
-        // past 32 KiB, still sent whole in one write.
+        // past 32 KiB, still one piece (which actix writes at once).
         let mut all = Text::from(Bytes::from_static(b"{"));
         (0..40).for_each(|_| all.push(Bytes::from(vec![b'x'; 1000])));
         let whole = all.joined_if_short().try_into_bytes().map(|b| b.len());

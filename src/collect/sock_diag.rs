@@ -38,6 +38,8 @@ const COUNTED_STATES: u32 = 1 << TCP_ESTABLISHED | 1 << TCP_SYN_SENT | 1 << TCP_
 /// overhead, so this holds any batch whatever the number of sockets.
 const RECEIVE_BUFFER: usize = 32 * 1024;
 
+/// The kernel answers at once; a wait this long means something is wrong,
+/// and the collecting thread must not hang on it.
 const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A sock_diag socket and its receive buffer, kept between refreshes.
@@ -58,8 +60,6 @@ impl SockDiag {
     /// Dumps through `socket` (tests give other sockets, to make a dump
     /// fail or never answer).
     fn over(socket: Socket) -> io::Result<SockDiag> {
-        // The kernel answers at once; a wait this long means something is
-        // wrong, and the collecting thread must not hang on it.
         socket.set_read_timeout(Some(READ_TIMEOUT))?;
         Ok(SockDiag {
             socket,
@@ -71,7 +71,8 @@ impl SockDiag {
     /// UDP socket: `send` has nowhere to go), to reach the callers' fallback.
     #[cfg(test)]
     pub fn failing() -> SockDiag {
-        SockDiag::over(Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket")).expect("a timeout")
+        SockDiag::over(Socket::new(Domain::IPV4, Type::DGRAM, None).expect("a UDP socket"))
+            .expect("its read timeout set")
     }
 
     /// Count the IPv4 and IPv6 TCP sockets in the states the plugin
