@@ -6,7 +6,8 @@
 #   QUICK=1 bench/compare.sh    shorter phases, for a smoke test
 #
 # Prints a markdown table of both servers and the ratios, and the ceiling
-# over the /all cells (bench/ceiling.c). Needs: python3-venv, wrk (installed
+# over the /all cells (bench/ceiling.c) and the floor under the dashboard
+# cell (bench/floor.c). Needs: python3-venv, wrk (installed
 # from Debian when missing), procps, a C compiler (the one Rust links with).
 # Everything talks to 127.0.0.1 only; plugins that reach outside the host are
 # disabled on both.
@@ -17,6 +18,7 @@ WORK=${GLINT_BENCH_DIR:-/tmp/glint-bench}
 GLANCES_PORT=61491
 GLINT_PORT=61492
 CEILING_PORT=61497
+FLOOR_PORT=61495
 WRK_SECONDS=${WRK_SECONDS:-10}
 WRK_RUNS=${WRK_RUNS:-3}
 PHASE_SECONDS=${PHASE_SECONDS:-60}
@@ -161,6 +163,17 @@ R[glances,dash_cpu]=$(cpu_over $GLANCES_PID "$PHASE_SECONDS" dashboard $GLANCES_
 R[glances,dash_rss]=$(rss_kib $GLANCES_PID)
 R[glint,dash_cpu]=$(cpu_over $GLINT_PID "$PHASE_SECONDS" dashboard $GLINT_PORT "$PHASE_SECONDS")
 R[glint,dash_rss]=$(rss_kib $GLINT_PID)
+# The floor: only the reads glint's data needs, answers built once, sized
+# as glint's answers are now. Started for its phase only, so it adds nothing
+# to the other cells.
+VIEWS_BYTES=$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all/views" | wc -c)
+FLOOR_BYTES="$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c) $VIEWS_BYTES"
+cc -O2 -pthread bench/floor.c -o "$WORK/floor"
+# shellcheck disable=SC2086 # the two sizes are two arguments
+"$WORK/floor" $FLOOR_PORT $FLOOR_BYTES 2>"$WORK/floor.log" & FLOOR_PID=$!; pids+=($FLOOR_PID)
+sleep 4
+R[floor,dash_cpu]=$(cpu_over $FLOOR_PID "$PHASE_SECONDS" dashboard $FLOOR_PORT "$PHASE_SECONDS")
+kill $FLOOR_PID
 
 echo "idle phase (${PHASE_SECONDS}s, both at once)" >&2
 t_glances0=$(cpu_sample $GLANCES_PID); t_glint0=$(cpu_sample $GLINT_PID)
@@ -216,6 +229,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
 done
 echo "| \`/api/3/all\` c=16 req/s of a static server sending $ALL_BYTES bytes (\`bench/ceiling.c\`: what wrk and the kernel allow; run as often, beside glint's runs; glint's \`/all\` after each of its runs: ${ALL_SIZES% } bytes) | | $(f ceiling 1) | glint at $(awk -v a="$(f glint,/api/3/all,16 1)" -v b="$(f ceiling 1)" 'BEGIN { if (b > 0) printf "%.0f", a/b*100; else print "n/a" }') % of it |"
 echo "| dashboard open: CPU % of one core | ${R[glances,dash_cpu]} | ${R[glint,dash_cpu]} | $(ratio "${R[glances,dash_cpu]}" "${R[glint,dash_cpu]}") less |"
+echo "| dashboard open: CPU % of one core of the floor (\`bench/floor.c\`: only the reads of /proc and /sys that glint's data needs, through held handles, and answers of glint's sizes (${FLOOR_BYTES/ / and } bytes) built once; nothing parsed or formatted) | 1/20 of the above: $(awk -v g="${R[glances,dash_cpu]}" 'BEGIN {printf "%.3f", g/20}') | the floor: ${R[floor,dash_cpu]} | the floor is $(ratio "${R[glances,dash_cpu]}" "${R[floor,dash_cpu]}") less than Glances |"
 echo "| dashboard open, asking for deflate as browsers do: CPU % of one core | ${R[glances,dash_deflate_cpu]} | ${R[glint,dash_deflate_cpu]} | $(ratio "${R[glances,dash_deflate_cpu]}" "${R[glint,dash_deflate_cpu]}") less |"
 echo "| dashboard open: RSS MiB | $(awk -v k="${R[glances,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(awk -v k="${R[glint,dash_rss]}" 'BEGIN{printf "%.1f", k/1024}') | $(ratio "${R[glances,dash_rss]}" "${R[glint,dash_rss]}") less |"
 echo "| idle: CPU % of one core (Glances collects nothing when idle) | ${R[glances,idle_cpu]} | ${R[glint,idle_cpu]} | |"

@@ -1,14 +1,30 @@
-/* The floor under the dashboard goal: what the kernel alone charges a
- * daemon that re-reads, every 2 s, the per-tick files glint reads, and
- * serves a dashboard. It holds each process's schedstat and the system
- * files (/proc/stat, meminfo, loadavg, uptime, diskstats, net/dev, the
- * online CPUs, each interface's speed, operstate and flags) open, pread()s
- * them all at every 2 s boundary, statfs()es two mounts, and answers each
- * HTTP request with a body built once: 26 KiB (the size of glint's /all) or,
- * for a path with "views", 145 KiB (/all/views). It parses nothing, formats
- * nothing and discovers no new process, so any real collector costs more.
+/* The floor under the dashboard goal: what the kernel alone charges any
+ * daemon that collects, every 2 s, the data glint's default plugins serve,
+ * reading it where Linux publishes it, and serves a dashboard.
  *
- *   bench/floor.sh   (compiles this and measures it beside glint)
+ * Every 2 s (at the even second, as glint's plugins tick) it makes the reads
+ * that data needs and nothing more, each through a handle held open, so no
+ * open is paid twice:
+ * - the system files: /proc/stat, meminfo, vmstat, loadavg, uptime,
+ *   diskstats, cpuinfo (the CPU's current frequency), net/dev, the online
+ *   CPUs, each interface's speed, operstate and flags; statfs of two mounts;
+ * - per process, the cheapest file that tells whether it ran since the last
+ *   read (schedstat, or stat for a process with more threads than one, as
+ *   schedstat counts only its first thread); only when it ran, its stat,
+ *   statm and io (CPU times, memory, I/O); glint reads these again every
+ *   30 s for a process that slept, the floor never does;
+ * - new processes, found from the last pid in /proc/loadavg (all of /proc
+ *   listed only when more than 64 pids went by): stat, statm, io, status
+ *   (user and groups) and cmdline. (Glances reads these two again every
+ *   60 s; the floor never does.)
+ * It answers each HTTP request with a body built once: ALL_BYTES (the size
+ * of glint's /all) or, for a path with "views", VIEWS_BYTES. It parses only
+ * loadavg's last pid and two fields of a new process's stat, compares the
+ * probe files' bytes and formats nothing, so any collector of the same data
+ * from /proc and /sys costs more.
+ *
+ *   cc -O2 -pthread bench/floor.c -o floor && ./floor PORT [ALL_BYTES VIEWS_BYTES]
+ *   bench/compare.sh   (compiles this and measures it beside glint and Glances)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,20 +35,167 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { ALL_BYTES = 26 * 1024, VIEWS_BYTES = 145 * 1024, MAX_FILES = 4096 };
+enum {
+    MAX_SYSTEM = 256,
+    MAX_PROCS = 8192,
+    PROBE_BYTES = 128,
+    PID_STEPS = 64,           /* new pids tried one by one, else /proc listed */
+};
 
-static int held[MAX_FILES];
-static int held_count;
+static int system_files[MAX_SYSTEM];
+static int system_count;
+static int loadavg = -1;
 
-static void hold(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0 && held_count < MAX_FILES)
-        held[held_count++] = fd;
+struct proc {
+    int pid, probe, stat, statm, io;
+    int probe_len;
+    char probe_bytes[PROBE_BYTES];
+};
+static struct proc procs[MAX_PROCS];
+static int proc_count;
+static int last_pid;
+static char buf[65536];
+
+static int read_held(int fd) { return fd < 0 ? -1 : (int)pread(fd, buf, sizeof buf - 1, 0); }
+
+static int open_proc_file(int pid, const char *name) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Open, read and close: a new process's files read only once. */
+static void read_once(int pid, const char *name) {
+    int fd = open_proc_file(pid, name);
+    if (fd >= 0) {
+        read_held(fd);
+        close(fd);
+    }
+}
+
+static void hold_system(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && system_count < MAX_SYSTEM)
+        system_files[system_count++] = fd;
+}
+
+static int known(int pid) {
+    for (int i = 0; i < proc_count; i++)
+        if (procs[i].pid == pid)
+            return 1;
+    return 0;
+}
+
+/* stat's field `n` (man proc's numbering) as a number, read from `buf`
+ * after the ')' that ends the command name. */
+static int stat_field(int len, int n) {
+    if (len <= 0)
+        return 0;
+    buf[len] = 0;
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < n; field++)
+        p = strchr(p + 1, ' ');
+    return p ? atoi(p + 1) : 0;
+}
+
+static void add_process(int pid) {
+    if (proc_count == MAX_PROCS)
+        return;
+    struct proc *p = &procs[proc_count];
+    p->pid = pid;
+    p->stat = open_proc_file(pid, "stat");
+    if (p->stat < 0)
+        return;
+    int len = read_held(p->stat);
+    /* Gone already, or exit_signal -1: a thread's id, not a process. */
+    if (len <= 0 || stat_field(len, 38) == -1) {
+        close(p->stat);
+        return;
+    }
+    int threads = stat_field(len, 20);
+    p->statm = open_proc_file(pid, "statm");
+    p->io = open_proc_file(pid, "io");
+    read_held(p->statm);
+    read_held(p->io);
+    read_once(pid, "status");
+    read_once(pid, "cmdline");
+    p->probe = threads > 1 ? p->stat : open_proc_file(pid, "schedstat");
+    p->probe_len = read_held(p->probe);
+    if (p->probe_len > 0)
+        memcpy(p->probe_bytes, buf, p->probe_len < PROBE_BYTES ? p->probe_len : PROBE_BYTES);
+    proc_count++;
+}
+
+static void drop_process(int i) {
+    struct proc *p = &procs[i];
+    if (p->probe != p->stat)
+        close(p->probe);
+    close(p->stat);
+    close(p->statm);
+    close(p->io);
+    procs[i] = procs[--proc_count];
+}
+
+static void list_proc(void) {
+    DIR *dir = opendir("/proc");
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        int pid = atoi(e->d_name);
+        if (pid > 0 && !known(pid))
+            add_process(pid);
+    }
+    if (dir)
+        closedir(dir);
+}
+
+/* loadavg ends with the last pid handed out. */
+static int read_last_pid(void) {
+    int len = read_held(loadavg);
+    if (len <= 0)
+        return 0;
+    buf[len] = 0;
+    char *space = strrchr(buf, ' ');
+    return space ? atoi(space + 1) : 0;
+}
+
+static void find_new_processes(void) {
+    int now = read_last_pid();
+    if (now == last_pid)
+        return;
+    if (now > last_pid && now - last_pid <= PID_STEPS) {
+        for (int pid = last_pid + 1; pid <= now; pid++)
+            add_process(pid);
+    } else {
+        list_proc();
+    }
+    last_pid = now;
+}
+
+static void scan_processes(void) {
+    for (int i = 0; i < proc_count;) {
+        struct proc *p = &procs[i];
+        int len = read_held(p->probe);
+        if (len <= 0) {
+            drop_process(i);
+            continue;
+        }
+        int kept = len < PROBE_BYTES ? len : PROBE_BYTES;
+        if (len != p->probe_len || memcmp(buf, p->probe_bytes, kept) != 0) {
+            p->probe_len = len;
+            memcpy(p->probe_bytes, buf, kept);
+            if (p->probe != p->stat)
+                read_held(p->stat);
+            read_held(p->statm);
+            read_held(p->io);
+        }
+        i++;
+    }
+    find_new_processes();
 }
 
 /* Sleep to the next even second, as glint's plugins tick on 2 s boundaries. */
@@ -45,42 +208,34 @@ static void sleep_to_boundary(void) {
 }
 
 static void *collect(void *unused) {
-    static char buf[65536];
     struct statfs fs;
     (void)unused;
     for (;;) {
         sleep_to_boundary();
-        for (int i = 0; i < held_count; i++)
-            pread(held[i], buf, sizeof buf, 0);
+        for (int i = 0; i < system_count; i++)
+            read_held(system_files[i]);
         statfs("/", &fs);
         statfs("/dev/shm", &fs);
+        scan_processes();
     }
     return NULL;
 }
 
-static void hold_files(void) {
+static void hold_system_files(void) {
     char path[512];
-    DIR *dir = opendir("/proc");
-    for (struct dirent *e; dir && (e = readdir(dir));) {
-        int pid = atoi(e->d_name);
-        if (pid > 0) {
-            snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
-            hold(path);
-        }
-    }
-    if (dir)
-        closedir(dir);
-    const char *system[] = {"/proc/stat", "/proc/meminfo", "/proc/loadavg", "/proc/uptime",
-                            "/proc/diskstats", "/proc/self/net/dev",
+    const char *system[] = {"/proc/stat", "/proc/meminfo", "/proc/vmstat", "/proc/uptime",
+                            "/proc/diskstats", "/proc/cpuinfo", "/proc/self/net/dev",
                             "/sys/devices/system/cpu/online", NULL};
     for (int i = 0; system[i]; i++)
-        hold(system[i]);
-    dir = opendir("/sys/class/net");
+        hold_system(system[i]);
+    loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    system_files[system_count++] = loadavg;
+    DIR *dir = opendir("/sys/class/net");
     for (struct dirent *e; dir && (e = readdir(dir));) {
         const char *attrs[] = {"speed", "operstate", "flags", NULL};
         for (int i = 0; e->d_name[0] != '.' && attrs[i]; i++) {
             snprintf(path, sizeof path, "/sys/class/net/%s/%s", e->d_name, attrs[i]);
-            hold(path);
+            hold_system(path);
         }
     }
     if (dir)
@@ -98,18 +253,27 @@ static char *response(int size, int *length) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: floor PORT\n");
+    if (argc != 2 && argc != 4) {
+        fprintf(stderr, "usage: floor PORT [ALL_BYTES VIEWS_BYTES]\n");
         return 2;
     }
-    hold_files();
-    fprintf(stderr, "floor: %d files held\n", held_count);
+    int all_bytes = argc == 4 ? atoi(argv[2]) : 26 * 1024;
+    int views_bytes = argc == 4 ? atoi(argv[3]) : 145 * 1024;
+    /* Four handles per process: raise the soft limit as glint does. */
+    struct rlimit files;
+    getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+    hold_system_files();
+    last_pid = read_last_pid();
+    list_proc();
+    fprintf(stderr, "floor: %d system files, %d processes held\n", system_count, proc_count);
     pthread_t collector;
     pthread_create(&collector, NULL, collect, NULL);
 
     int all_length, views_length;
-    char *all = response(ALL_BYTES, &all_length);
-    char *views = response(VIEWS_BYTES, &views_length);
+    char *all = response(all_bytes, &all_length);
+    char *views = response(views_bytes, &views_length);
     int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1])),
