@@ -60,9 +60,12 @@ GLINT_PID=$!; pids+=($GLINT_PID)
 for port in $GLANCES_PORT $GLINT_PORT; do
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/api/3/status" >/dev/null && break; sleep 0.2; done
 done
+# The size in bytes of glint's answer to PATH at this moment.
+glint_bytes() { curl -s "http://127.0.0.1:$GLINT_PORT$1" | wc -c; }
 # The ceiling over the /all cells: a static server sending a body of /all's size.
-ALL_BYTES=$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c)
+ALL_BYTES=$(glint_bytes /api/3/all)
 cc -O2 bench/ceiling.c -o "$WORK/ceiling"
+cc -O2 -pthread bench/floor.c -o "$WORK/floor"
 "$WORK/ceiling" $CEILING_PORT "$ALL_BYTES" & pids+=($!)
 
 # --- measurements -----------------------------------------------------------
@@ -146,7 +149,7 @@ for route in /api/3/cpu /api/3/all /api/3/processlist; do
       if [ "$route" = /api/3/all ] && [ "$conns" = 16 ]; then
         # /all grows with the processes and alerts of the moment; a reader
         # comparing with the ceiling's fixed body wants to know by how much.
-        ALL_SIZES+="$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c) "
+        ALL_SIZES+="$(glint_bytes /api/3/all) "
         echo "wrk ceiling $route c=$conns ($run/$WRK_RUNS)" >&2
         runs[ceiling]+="$(run_wrk "$route" "$conns" $CEILING_PORT)"$'\n'
       fi
@@ -166,9 +169,8 @@ R[glint,dash_rss]=$(rss_kib $GLINT_PID)
 # The floor: only the reads glint's data needs, answers built once, sized
 # as glint's answers are now. Started for its phase only, so it adds nothing
 # to the other cells.
-VIEWS_BYTES=$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all/views" | wc -c)
-FLOOR_BYTES="$(curl -s "http://127.0.0.1:$GLINT_PORT/api/3/all" | wc -c) $VIEWS_BYTES"
-cc -O2 -pthread bench/floor.c -o "$WORK/floor"
+echo "the floor's dashboard phase (${PHASE_SECONDS}s)" >&2
+FLOOR_BYTES="$(glint_bytes /api/3/all) $(glint_bytes /api/3/all/views)"
 # shellcheck disable=SC2086 # the two sizes are two arguments
 "$WORK/floor" $FLOOR_PORT $FLOOR_BYTES 2>"$WORK/floor.log" & FLOOR_PID=$!; pids+=($FLOOR_PID)
 sleep 4

@@ -79,10 +79,12 @@ static void read_once(int pid, const char *name) {
     }
 }
 
-static void hold_system(const char *path) {
+/* Open `path` to be re-read at every tick; its handle, or -1. */
+static int hold_system(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && system_count < MAX_SYSTEM)
         system_files[system_count++] = fd;
+    return fd;
 }
 
 static int known(int pid) {
@@ -228,8 +230,7 @@ static void hold_system_files(void) {
                             "/sys/devices/system/cpu/online", NULL};
     for (int i = 0; system[i]; i++)
         hold_system(system[i]);
-    loadavg = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-    system_files[system_count++] = loadavg;
+    loadavg = hold_system("/proc/loadavg");
     DIR *dir = opendir("/sys/class/net");
     for (struct dirent *e; dir && (e = readdir(dir));) {
         const char *attrs[] = {"speed", "operstate", "flags", NULL};
