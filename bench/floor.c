@@ -18,7 +18,8 @@
  *   (user and groups) and cmdline. (Glances reads these two again every
  *   60 s; the floor never does.)
  * It answers each HTTP request with a body built once: ALL_BYTES (the size
- * of glint's /all) or, for a path with "views", VIEWS_BYTES. It parses only
+ * of glint's /all) or, for a path with "views", VIEWS_BYTES, and keeps the
+ * connection open for the client's next request, as glint does. It parses only
  * loadavg's last pid and two fields of a new process's stat, compares the
  * probe files' bytes and formats nothing, so any collector of the same data
  * from /proc and /sys costs more.
@@ -246,7 +247,7 @@ static void hold_system_files(void) {
 /* A whole response: headers, then `size` bytes of body. */
 static char *response(int size, int *length) {
     char *out = malloc(size + 128);
-    int head = sprintf(out, "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+    int head = sprintf(out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                             "Content-Length: %d\r\n\r\n", size);
     memset(out + head, 'x', size);
     *length = head + size;
@@ -288,20 +289,26 @@ int main(int argc, char **argv) {
         if (conn < 0)
             continue;
         setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        /* Keep-alive: requests are answered on one connection until the
+           client closes it (a client sends its next request only after
+           reading the answer). */
         char request[4096];
         int got = 0, n;
-        while (got < (int)sizeof request - 1 && (n = read(conn, request + got, sizeof request - 1 - got)) > 0) {
+        while ((n = read(conn, request + got, sizeof request - 1 - got)) > 0) {
             got += n;
             request[got] = 0;
-            if (strstr(request, "\r\n\r\n"))
-                break;
+            if (!strstr(request, "\r\n\r\n")) {
+                if (got == (int)sizeof request - 1)
+                    break;
+                continue;
+            }
+            int is_views = strstr(request, "/views") != NULL;
+            const char *out = is_views ? views : all;
+            int length = is_views ? views_length : all_length, sent = 0;
+            while (sent < length && (n = write(conn, out + sent, length - sent)) > 0)
+                sent += n;
+            got = 0;
         }
-        request[got] = 0;
-        int is_views = strstr(request, "/views") != NULL;
-        const char *out = is_views ? views : all;
-        int length = is_views ? views_length : all_length, sent = 0;
-        while (sent < length && (n = write(conn, out + sent, length - sent)) > 0)
-            sent += n;
         close(conn);
     }
 }
