@@ -45,7 +45,7 @@
 enum {
     MAX_SYSTEM = 256,
     MAX_PROCS = 8192,
-    PROBE_BYTES = 128,
+    PROBE_BYTES = 512,        /* a whole stat line: its CPU ticks can lie past byte 128 */
     PID_STEPS = 64,           /* new pids tried one by one, else /proc listed */
 };
 
