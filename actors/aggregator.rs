@@ -120,7 +120,7 @@ impl Slot {
     fn views_text(&mut self) -> &Text {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json.get_or_insert_with(|| match views {
-            Some(v) => kept(v.to_bytes(stats)),
+            Some(v) => v.to_text(stats).kept().joined_if_short(),
             None => kept(Bytes::from_static(b"{}")),
         })
     }
@@ -246,7 +246,7 @@ impl Aggregator {
         let mut text = Text::from(Bytes::from_static(b"{"));
         for (name, key) in self.order.iter().zip(&self.all_keys) {
             text.push(key.clone());
-            text.push(part(self.slots.get_mut(name).expect("slot of every plugin")).to_bytes());
+            text.append(part(self.slots.get_mut(name).expect("slot of every plugin")));
         }
         text.push(Bytes::from_static(b"}"));
         text.kept().joined_if_short()
