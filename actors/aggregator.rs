@@ -120,7 +120,7 @@ impl Slot {
     fn views_text(&mut self) -> &Text {
         let (stats, views) = (&self.stats, &self.views);
         self.views_json.get_or_insert_with(|| match views {
-            Some(v) => v.to_text(stats).kept().joined_if_short(),
+            Some(v) => kept(v.to_bytes(stats)),
             None => kept(Bytes::from_static(b"{}")),
         })
     }
@@ -246,7 +246,7 @@ impl Aggregator {
         let mut text = Text::from(Bytes::from_static(b"{"));
         for (name, key) in self.order.iter().zip(&self.all_keys) {
             text.push(key.clone());
-            text.append(part(self.slots.get_mut(name).expect("slot of every plugin")));
+            text.push(part(self.slots.get_mut(name).expect("slot of every plugin")).to_bytes());
         }
         text.push(Bytes::from_static(b"}"));
         text.kept().joined_if_short()

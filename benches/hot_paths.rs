@@ -104,7 +104,7 @@ fn main() {
     // processlist's views text (no field of it is decorated).
     let list_sample = sample(build("processlist", &env).expect("processlist").as_mut(), &limits);
     measure("processlist views serialisation", 50, || {
-        black_box(list_sample.views.to_text(&list_sample.stats));
+        black_box(list_sample.views.to_bytes(&list_sample.stats));
     });
 
     // One whole sample of a cheap plugin: collect, decorate, history points.

@@ -68,16 +68,6 @@ impl Text {
         self.pieces.push_back(piece);
     }
 
-    /// Every piece of `other` after this text's, shared, not copied.
-    pub fn append(&mut self, other: &Text) {
-        other.pieces.iter().for_each(|piece| self.push(piece.clone()));
-    }
-
-    #[cfg(test)]
-    pub fn pieces(&self) -> impl Iterator<Item = &Bytes> {
-        self.pieces.iter()
-    }
-
     pub fn len(&self) -> usize {
         self.len
     }

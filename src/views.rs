@@ -2,12 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use actix_web::web::Bytes;
 use serde_json::{Map, Value};
 
 use crate::json::{write_entries, write_str};
 use crate::limits::{Level, Limits};
-use crate::text::Text;
 
 /// One logged evaluation: the event engine's `(level, TYPE, value)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,75 +149,47 @@ impl Decorator {
 impl Decorator {
     /// The text of [`Self::views`], written without building it first: the
     /// processlist's views are a thousand small objects per update.
-    pub fn views_text(&self, stats: &Value, key: Option<&str>, optional: &[&str]) -> Text {
-        let mut out = Vec::new();
+    pub fn write_views(&self, stats: &Value, key: Option<&str>, optional: &[&str], out: &mut Vec<u8>) {
         match (stats, key) {
-            (Value::Object(obj), _) if !obj.is_empty() => self.write_fields(obj, "", optional, &mut out),
-            (Value::Array(items), Some(key)) => return self.list_views_text(items, key, optional),
+            (Value::Object(obj), _) if !obj.is_empty() => self.write_fields(obj, "", optional, out),
+            (Value::Array(items), Some(key)) => {
+                // An id seen twice keeps its first place and its last item,
+                // as inserting into the JSON object does.
+                let mut order: Vec<(String, &Map<String, Value>)> = Vec::with_capacity(items.len());
+                let mut index: HashMap<String, usize> = HashMap::with_capacity(items.len());
+                for obj in items.iter().filter_map(Value::as_object) {
+                    let id = key_text(obj.get(key));
+                    match index.get(&id) {
+                        Some(&i) => order[i].1 = obj,
+                        None => {
+                            index.insert(id.clone(), order.len());
+                            order.push((id, obj));
+                        }
+                    }
+                }
+                let items = order.iter().map(|(id, obj)| (id.as_str(), (id.as_str(), *obj)));
+                // An item with no decoration or hidden field has the same
+                // text as the last such item with the same fields: copy it
+                // (processlist's views are a 1.7 KB block per process, the
+                // same for every one).
+                let mut last_plain: Option<(std::ops::Range<usize>, &Map<String, Value>)> = None;
+                write_entries(items, out, |(id, obj), out| {
+                    let plain = !self.decorations.contains_key(id) && !self.hidden.contains_key(id);
+                    if let Some((text, fields)) = last_plain.as_ref().filter(|_| plain)
+                        && fields.keys().eq(obj.keys())
+                    {
+                        out.extend_from_within(text.clone());
+                        return;
+                    }
+                    let start = out.len();
+                    self.write_fields(obj, id, optional, out);
+                    if plain {
+                        last_plain = Some((start..out.len(), obj));
+                    }
+                });
+            }
             _ => out.extend_from_slice(b"{}"),
         }
-        Text::from(Bytes::from(out))
-    }
-
-    /// List views, one object per item id. An item with no decoration or
-    /// hidden field has the same text as the last such item with the same
-    /// fields: that text is written once and the text holds it once per
-    /// item as a shared piece. (processlist's views are a 1.7 KB block per
-    /// process, the same for every one; copied per item they were 118 KB
-    /// written at every update, in memory the 2 s between refreshes leaves
-    /// cold, and read back when sent.)
-    fn list_views_text(&self, items: &[Value], key: &str, optional: &[&str]) -> Text {
-        // An id seen twice keeps its first place and its last item, as
-        // inserting into the JSON object does.
-        let mut order: Vec<(String, &Map<String, Value>)> = Vec::with_capacity(items.len());
-        let mut index: HashMap<String, usize> = HashMap::with_capacity(items.len());
-        for obj in items.iter().filter_map(Value::as_object) {
-            let id = key_text(obj.get(key));
-            match index.get(&id) {
-                Some(&i) => order[i].1 = obj,
-                None => {
-                    index.insert(id.clone(), order.len());
-                    order.push((id, obj));
-                }
-            }
-        }
-        // Everything but the shared blocks, and where each block goes.
-        let mut own = vec![b'{'];
-        let mut blocks: Vec<(usize, Bytes)> = Vec::new();
-        let mut last_plain: Option<(Bytes, &Map<String, Value>)> = None;
-        for (i, (id, obj)) in order.iter().enumerate() {
-            if i > 0 {
-                own.push(b',');
-            }
-            write_str(id, &mut own);
-            own.push(b':');
-            if self.decorations.contains_key(id) || self.hidden.contains_key(id) {
-                self.write_fields(obj, id, optional, &mut own);
-                continue;
-            }
-            let block = match &last_plain {
-                Some((block, fields)) if fields.keys().eq(obj.keys()) => block.clone(),
-                _ => {
-                    let mut text = Vec::new();
-                    self.write_fields(obj, id, optional, &mut text);
-                    let block = Bytes::from(text);
-                    last_plain = Some((block.clone(), obj));
-                    block
-                }
-            };
-            blocks.push((own.len(), block));
-        }
-        own.push(b'}');
-        let own = Bytes::from(own);
-        let mut text = Text::default();
-        let mut from = 0;
-        for (at, block) in blocks {
-            text.push(own.slice(from..at));
-            text.push(block);
-            from = at;
-        }
-        text.push(own.slice(from..));
-        text
     }
 
     fn write_fields(&self, obj: &Map<String, Value>, item: &str, optional: &[&str], out: &mut Vec<u8>) {
@@ -278,21 +248,6 @@ mod tests {
     }
 
     #[test]
-    fn plain_items_share_one_text() {
-        let mut d = Decorator::default();
-        d.set("2", "name", Level::Warning, false);
-        let stats = json!([{"pid": 1, "name": "a"}, {"pid": 2, "name": "b"}, {"pid": 3, "name": "c"}]);
-        let text = d.views_text(&stats, Some("pid"), &[]);
-        let blocks: Vec<&Bytes> = text.pieces().filter(|p| p.starts_with(b"{\"pid\"")).collect();
-        assert_eq!(blocks.len(), 2, "the decorated item is written inline");
-        assert_eq!(blocks[0].as_ptr(), blocks[1].as_ptr(), "one text, shared");
-        assert_eq!(
-            text.to_bytes(),
-            crate::json::to_bytes(&d.views(&stats, Some("pid"), &[]))
-        );
-    }
-
-    #[test]
     fn written_views_are_the_built_views() {
         let mut d = Decorator::default();
         d.set("1", "cpu_percent", Level::Critical, true);
@@ -319,9 +274,10 @@ mod tests {
             (&json!([]), Some("pid")),
             (&json!(12), None),
         ] {
-            let written = d.views_text(stats, key, &["nice"]).to_bytes();
+            let mut written = Vec::new();
+            d.write_views(stats, key, &["nice"], &mut written);
             assert_eq!(
-                String::from_utf8(written.to_vec()).unwrap(),
+                String::from_utf8(written).unwrap(),
                 String::from_utf8(crate::json::to_bytes(&d.views(stats, key, &["nice"]))).unwrap()
             );
         }

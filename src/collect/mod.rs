@@ -228,14 +228,18 @@ pub enum ViewSource {
 
 impl ViewSource {
     /// The views of `stats` as JSON text.
-    pub fn to_text(&self, stats: &Value) -> crate::text::Text {
+    pub fn to_bytes(&self, stats: &Value) -> Vec<u8> {
         match self {
-            ViewSource::Built(v) => crate::text::Text::from(actix_web::web::Bytes::from(crate::json::to_bytes(v))),
+            ViewSource::Built(v) => crate::json::to_bytes(v),
             ViewSource::Standard {
                 decorator,
                 key,
                 optional,
-            } => decorator.views_text(stats, *key, optional),
+            } => {
+                let mut out = Vec::new();
+                decorator.write_views(stats, *key, optional, &mut out);
+                out
+            }
         }
     }
 }
