@@ -682,11 +682,16 @@ impl Scanner {
         name: &'static str,
         held: Option<Probe>,
     ) -> (Option<usize>, Option<Probe>) {
+        // A held handle counts against the cap like a new one: handed out
+        // in pid order, new handles for earlier processes (a sleeper that
+        // ran and needs its stat) could otherwise push the held ones of
+        // later processes past it.
         if let Some(probe) = held.filter(|p| p.name == name)
             && let Ok(len) = read_into(&probe.file, &mut self.buf)
         {
-            self.probes += 1;
-            return (Some(len), Some(probe));
+            let keep = self.probes < self.max_probes;
+            self.probes += usize::from(keep);
+            return (Some(len), keep.then_some(probe));
         }
         let Some(file) = self.open(proc_dir, pid, name) else {
             return (None, None);
