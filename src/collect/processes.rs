@@ -682,21 +682,21 @@ impl Scanner {
         name: &'static str,
         held: Option<Probe>,
     ) -> (Option<usize>, Option<Probe>) {
-        // A held handle counts against the cap like a new one: handed out
-        // in pid order, new handles for earlier processes (a sleeper that
-        // ran and needs its stat) could otherwise push the held ones of
-        // later processes past it.
-        if let Some(probe) = held.filter(|p| p.name == name)
-            && let Ok(len) = read_into(&probe.file, &mut self.buf)
-        {
-            let keep = self.probes < self.max_probes;
-            self.probes += usize::from(keep);
-            return (Some(len), keep.then_some(probe));
-        }
-        let Some(file) = self.open(proc_dir, pid, name) else {
-            return (None, None);
+        let reread = held
+            .filter(|p| p.name == name)
+            .and_then(|p| Some((read_into(&p.file, &mut self.buf).ok()?, p.file)));
+        let (len, file) = match reread {
+            Some((len, file)) => (Some(len), file),
+            None => {
+                let Some(file) = self.open(proc_dir, pid, name) else {
+                    return (None, None);
+                };
+                (read_into(&file, &mut self.buf).ok(), file)
+            }
         };
-        let len = read_into(&file, &mut self.buf).ok();
+        // Held and new handles count alike: handed out in pid order, new
+        // ones for earlier processes (a sleeper that ran needs its stat)
+        // would otherwise push the held ones of later processes past it.
         let keep = len.is_some() && self.probes < self.max_probes;
         self.probes += usize::from(keep);
         (len, keep.then_some(Probe { name, file }))
@@ -1866,15 +1866,21 @@ mod tests {
     fn held_probes_stay_within_the_cap_across_scans() {
         let env = env_at(Path::new("/"), "");
         let mut scanner = Scanner::new(&env);
-        scanner.max_probes = 3;
-        for _ in 0..3 {
-            scanner.scan(Instant::now).unwrap();
-            let held: usize = scanner
+        let held = |scanner: &Scanner| -> usize {
+            scanner
                 .known
                 .values()
                 .map(|k| usize::from(k.probe.is_some()) + usize::from(k.stat_probe.is_some()))
-                .sum();
-            assert_eq!(held, 3, "the live /proc has more than 3 processes");
+                .sum()
+        };
+        scanner.max_probes = 6;
+        scanner.scan(Instant::now).unwrap();
+        assert_eq!(held(&scanner), 6, "the live /proc has more than 6 processes");
+        // Handles already held count against a lower cap as new ones do.
+        scanner.max_probes = 3;
+        for _ in 0..3 {
+            scanner.scan(Instant::now).unwrap();
+            assert_eq!(held(&scanner), 3);
         }
     }
 
