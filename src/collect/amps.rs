@@ -480,7 +480,7 @@ impl Amp {
     }
 
     fn to_json(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(9);
         m.insert("key".into(), "name".into());
         m.insert("name".into(), self.name.clone().into());
         m.insert("result".into(), self.state.get().map_or(Value::Null, Value::from));

@@ -146,7 +146,7 @@ impl Plugin for Cpu {
         let elapsed = self.interval.tick();
         let (split, busy) = percentages(&prev.total, &cur.total);
         let delta = |c: u64, p: u64| if first { 0 } else { c.saturating_sub(p) };
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(TIME_FIELDS.len() + 7);
         m.insert("total".into(), float(busy));
         for (field, pct) in TIME_FIELDS.iter().zip(split) {
             m.insert(field.to_string(), float(pct));

@@ -133,7 +133,7 @@ impl DiskIo {
     }
 
     fn element(&self, name: &str, since: &Value, delta: DiskCounters) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(FIELDS.len() + 4);
         m.insert("time_since_update".into(), since.clone());
         m.insert("disk_name".into(), name.into());
         for (field, value) in FIELDS.iter().zip(delta) {

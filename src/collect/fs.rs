@@ -287,7 +287,7 @@ impl Fs {
             return None;
         }
         let usage = (self.usage)(&self.env.path(&mount.mnt_point))?;
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(8);
         m.insert("device_name".into(), mount.device.clone().into());
         m.insert("fs_type".into(), mount.fs_type.clone().into());
         // Glances turns non-breaking spaces into spaces (its issue #1065).

@@ -41,7 +41,7 @@ impl Plugin for Load {
         else {
             return Value::Object(Map::new());
         };
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(4);
         m.insert("min1".into(), float(min1));
         m.insert("min5".into(), float(min5));
         m.insert("min15".into(), float(min15));

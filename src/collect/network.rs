@@ -167,7 +167,7 @@ impl Network {
         let rx = cumulative_rx.saturating_sub(before[0]);
         let tx = cumulative_tx.saturating_sub(before[1]);
         let alias = configured_alias(&self.env.config, "network", name);
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(12);
         m.insert("interface_name".into(), name.into());
         m.insert("alias".into(), alias.map_or(Value::Null, Value::from));
         m.insert("time_since_update".into(), since.clone());

@@ -44,7 +44,7 @@ pub fn percpu_list(prev: &super::cpu::ProcStat, cur: &super::cpu::ProcStat) -> V
             let before = prev.per_cpu.get(n).copied().unwrap_or_default();
             let (split, _) = percentages(&before, times);
             let pct = |f: &str| split[TIME_FIELDS.iter().position(|x| *x == f).unwrap_or(0)];
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(ORDER.len() + 3);
             m.insert("key".into(), "cpu_number".into());
             m.insert("cpu_number".into(), n.into());
             m.insert("total".into(), float(round_to(100.0 - pct("idle"), 1)));

@@ -275,7 +275,7 @@ pub fn labelled(chips: &Chips, unit: &str, kind: &str) -> Vec<Map<String, Value>
                 reading.label.clone()
             };
             let truncated = |v: Option<f64>| v.map_or(Value::Null, |v| Value::from(v as i64));
-            let mut m = Map::new();
+            let mut m = Map::with_capacity(7);
             m.insert("label".into(), label.into());
             m.insert("unit".into(), unit.into());
             m.insert("value".into(), (reading.current as i64).into());
