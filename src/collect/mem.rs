@@ -1,8 +1,6 @@
 //! `mem` and `memswap`: /proc/meminfo with psutil's Linux arithmetic and
 //! Glances' overrides (spec §8.16, §8.17), swap traffic from /proc/vmstat.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
 use super::{Env, Interval, Plugin, time_since_update};
@@ -10,17 +8,52 @@ use crate::json::{float, round_to};
 use crate::limits::Limits;
 use crate::views::Decorator;
 
-/// /proc/meminfo in bytes, keyed by field name.
-pub fn parse_meminfo(text: &str) -> HashMap<&str, u64> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            let mut cols = rest.split_whitespace();
-            let value: u64 = cols.next()?.parse().ok()?;
-            let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
-            Some((name, value * scale))
-        })
-        .collect()
+/// The /proc/meminfo fields psutil's `virtual_memory()` and
+/// `swap_memory()` use, in bytes; a missing field reads 0. Picked out while
+/// the text is scanned: four plugins and the process scan parse it at every
+/// tick, and a map of all fifty-odd fields was most of the cost of doing so.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Meminfo {
+    mem_total: u64,
+    mem_free: u64,
+    /// Absent before Linux 3.14; psutil then estimates it.
+    mem_available: Option<u64>,
+    buffers: u64,
+    cached: u64,
+    s_reclaimable: u64,
+    active: u64,
+    inactive: u64,
+    shmem: u64,
+    swap_total: u64,
+    swap_free: u64,
+}
+
+pub fn parse_meminfo(text: &str) -> Meminfo {
+    let mut m = Meminfo::default();
+    for line in text.lines() {
+        let Some((name, rest)) = line.split_once(':') else {
+            continue;
+        };
+        let field = match name {
+            "MemTotal" => &mut m.mem_total,
+            "MemFree" => &mut m.mem_free,
+            "MemAvailable" => m.mem_available.insert(0),
+            "Buffers" => &mut m.buffers,
+            "Cached" => &mut m.cached,
+            "SReclaimable" => &mut m.s_reclaimable,
+            "Active" => &mut m.active,
+            "Inactive" => &mut m.inactive,
+            "Shmem" => &mut m.shmem,
+            "SwapTotal" => &mut m.swap_total,
+            "SwapFree" => &mut m.swap_free,
+            _ => continue,
+        };
+        let mut cols = rest.split_whitespace();
+        let value: u64 = cols.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
+        *field = value * scale;
+    }
+    m
 }
 
 /// psutil `virtual_memory()` on Linux.
@@ -38,17 +71,12 @@ pub struct VirtualMemory {
 }
 
 impl VirtualMemory {
-    pub fn from_meminfo(m: &HashMap<&str, u64>) -> VirtualMemory {
-        let get = |k: &str| m.get(k).copied().unwrap_or(0);
-        let total = get("MemTotal");
-        let free = get("MemFree");
-        let buffers = get("Buffers");
-        let cached = get("Cached") + get("SReclaimable");
-        let available = m
-            .get("MemAvailable")
-            .copied()
-            .unwrap_or_else(|| free + cached + buffers)
-            .min(total);
+    pub fn from_meminfo(m: &Meminfo) -> VirtualMemory {
+        let total = m.mem_total;
+        let free = m.mem_free;
+        let buffers = m.buffers;
+        let cached = m.cached + m.s_reclaimable;
+        let available = m.mem_available.unwrap_or(free + cached + buffers).min(total);
         let percent = if total > 0 {
             round_to((total - available) as f64 / total as f64 * 100.0, 1)
         } else {
@@ -59,11 +87,11 @@ impl VirtualMemory {
             available,
             percent,
             free,
-            active: get("Active"),
-            inactive: get("Inactive"),
+            active: m.active,
+            inactive: m.inactive,
             buffers,
             cached,
-            shared: get("Shmem"),
+            shared: m.shmem,
         }
     }
 
@@ -75,9 +103,9 @@ impl VirtualMemory {
 }
 
 /// psutil `swap_memory()`: (total, used, free, percent).
-pub fn swap_from_meminfo(m: &HashMap<&str, u64>) -> (u64, u64, u64, f64) {
-    let total = m.get("SwapTotal").copied().unwrap_or(0);
-    let free = m.get("SwapFree").copied().unwrap_or(0).min(total);
+pub fn swap_from_meminfo(m: &Meminfo) -> (u64, u64, u64, f64) {
+    let total = m.swap_total;
+    let free = m.swap_free.min(total);
     let used = total - free;
     let percent = if total > 0 {
         round_to(used as f64 / total as f64 * 100.0, 1)
@@ -112,7 +140,7 @@ impl Plugin for Mem {
             return Value::Object(Map::new());
         }
         // Glances overrides psutil: free = available, used = total - available.
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(10);
         m.insert("total".into(), vm.total.into());
         m.insert("available".into(), vm.available.into());
         m.insert("percent".into(), float(vm.percent));
@@ -210,7 +238,7 @@ impl Plugin for MemSwap {
         };
         let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(&text));
         let (sin, sout) = self.traffic(total);
-        let mut m = Map::new();
+        let mut m = Map::with_capacity(7);
         m.insert("total".into(), total.into());
         m.insert("used".into(), used.into());
         m.insert("free".into(), free.into());
@@ -247,11 +275,23 @@ mod tests {
     }
 
     #[test]
+    fn available_is_estimated_where_meminfo_lacks_it() {
+        let old_kernel = MEMINFO.replace("MemAvailable:   24044536 kB\n", "");
+        let vm = VirtualMemory::from_meminfo(&parse_meminfo(&old_kernel));
+        assert_eq!(vm.available, (20000000 + 3000000 + 44068 + 22612) * 1024);
+        assert_eq!(parse_meminfo("MemTotal: 12\nbroken line\nMemFree:\n"), {
+            let mut m = Meminfo::default();
+            m.mem_total = 12;
+            m
+        });
+    }
+
+    #[test]
     fn swap_and_traffic() {
         let (total, used, free, percent) = swap_from_meminfo(&parse_meminfo(MEMINFO));
         assert_eq!((total, used, free, percent), (1024000000, 256000000, 768000000, 25.0));
         assert_eq!(swap_traffic("pswpin 3\npswpout 5\n"), (3 * 4096, 5 * 4096));
-        assert_eq!(swap_from_meminfo(&HashMap::new()), (0, 0, 0, 0.0));
+        assert_eq!(swap_from_meminfo(&Meminfo::default()), (0, 0, 0, 0.0));
     }
 
     #[test]
