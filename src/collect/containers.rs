@@ -603,10 +603,17 @@ pub struct Containers {
     previous: HashMap<String, (Sample, Instant)>,
     /// What was last logged about engine reachability.
     logged_state: Option<Vec<bool>>,
-    /// Whether an engine socket existed at the last collection: without
-    /// one, collecting is a couple of stat calls and runs inline.
+    /// Whether an engine socket existed at the last look: without one,
+    /// collecting is at most a couple of stat calls and runs inline.
     socket_seen: bool,
+    /// With no socket seen, when to look for one again.
+    next_look: Instant,
 }
+
+/// With no engine socket, how often to look for one: an engine started
+/// after glint is queried within this (Glances 3.4 never looks again), and
+/// a host without one is spared two cold path lookups at every refresh.
+const LOOK_FOR_ENGINE_EVERY: Duration = Duration::from_secs(10);
 
 fn any_socket(engines: &[EngineSocket]) -> bool {
     engines.iter().any(|e| e.socket.exists())
@@ -631,6 +638,7 @@ impl Containers {
         .collect::<Vec<EngineSocket>>();
         Containers {
             socket_seen: any_socket(&engines),
+            next_look: Instant::now() + LOOK_FOR_ENGINE_EVERY,
             engines,
             all,
             call_timeout: CALL_TIMEOUT,
@@ -790,11 +798,15 @@ impl Plugin for Containers {
     }
 
     fn collect(&mut self) -> Value {
-        // Called inline (see `quick`): look for a socket only; a new one is
-        // queried from the blocking pool at the next refresh.
+        // Called inline (see `quick`): at most look for a socket; a new one
+        // is queried from the blocking pool at the next refresh.
         let inline = !self.socket_seen;
+        if inline && Instant::now() < self.next_look {
+            return self.no_engine();
+        }
         self.socket_seen = any_socket(&self.engines);
         if inline {
+            self.next_look = Instant::now() + LOOK_FOR_ENGINE_EVERY;
             return self.no_engine();
         }
         if self.runtime().is_none() {
@@ -1281,6 +1293,9 @@ mod tests {
         )));
         assert!(plugin.quick());
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert_eq!(plugin.collect(), json!({}));
+        assert!(plugin.quick(), "not looked for again before the interval");
+        plugin.next_look = Instant::now();
         // This collection was scheduled inline: it only notices the socket.
         assert_eq!(plugin.collect(), json!({}));
         assert!(!plugin.quick(), "the next one runs on the blocking pool");
