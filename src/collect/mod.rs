@@ -440,19 +440,23 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 /// Logical CPU count under the root: the online CPUs, as psutil gets them
-/// from `sysconf(_SC_NPROCESSORS_ONLN)` (glibc reads sysfs' `online` list),
-/// else the `cpuN` lines of /proc/stat.
+/// from `sysconf(_SC_NPROCESSORS_ONLN)`. /proc/stat has one `cpuN` line per
+/// online CPU (glibc's fallback when sysfs is missing): counted from the
+/// text cpu, percpu and quicklook share each tick, it costs no read of its
+/// own, where sysfs' `online` list was one more cold file per tick. That
+/// list is the fallback here.
 pub fn logical_cpus(root: &Path) -> usize {
-    let online = held::read_shared(&root.join("sys/devices/system/cpu/online"))
-        .ok()
-        .and_then(|list| count_cpu_list(&list));
-    online
+    let listed = held::read_shared(&root.join("proc/stat")).ok().map(|s| {
+        s.lines()
+            .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count()
+    });
+    listed
+        .filter(|&n| n > 0)
         .or_else(|| {
-            held::read_shared(&root.join("proc/stat")).ok().map(|s| {
-                s.lines()
-                    .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-                    .count()
-            })
+            held::read_shared(&root.join("sys/devices/system/cpu/online"))
+                .ok()
+                .and_then(|list| count_cpu_list(&list))
         })
         .unwrap_or(0)
         .max(1)
@@ -484,6 +488,19 @@ mod registry_tests {
         let mounts = read_text(Path::new("/proc/self/mountinfo")).unwrap();
         assert_eq!(mounts, std::fs::read_to_string("/proc/self/mountinfo").unwrap());
         assert!(read_text(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn logical_cpus_are_the_online_ones() {
+        // /proc/stat's cpuN lines and sysfs' online list name the same CPUs.
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+        assert_eq!(Some(logical_cpus(Path::new("/"))), count_cpu_list(&online));
+        // Without /proc/stat, the online list.
+        let root = tempfile::tempdir().unwrap();
+        let cpu = root.path().join("sys/devices/system/cpu");
+        std::fs::create_dir_all(&cpu).unwrap();
+        std::fs::write(cpu.join("online"), "0-5\n").unwrap();
+        assert_eq!(logical_cpus(root.path()), 6);
     }
 
     #[test]
