@@ -62,12 +62,13 @@ pub fn read_shared(path: &Path) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Read the whole of `path` into `buf` (replacing its contents), through a
-/// held handle when the file is on procfs or sysfs.
-pub fn read(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+/// Read the whole of `path` into the start of `buf` ([`read_into`]) and
+/// return its length, through a held handle when the file is on procfs or
+/// sysfs.
+pub fn read(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let held = lock().remove_entry(path);
     if let Some((key, file)) = held {
-        match read_from_start(&file, buf) {
+        match read_into(&file, buf) {
             Err(e) if went_away(&e) => {}
             read => {
                 hold(key, file);
@@ -76,7 +77,7 @@ pub fn read(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
         }
     }
     let file = File::open(path)?;
-    let read = read_from_start(&file, buf);
+    let read = read_into(&file, buf);
     if regenerated_on_read(&file) {
         // Held even when the read failed: some attributes fail while a
         // state lasts (a down link's `speed` gives EINVAL).
@@ -161,13 +162,14 @@ mod tests {
         // /proc/self/stat's utime/stime and minor faults move as this test
         // runs; its schedstat run time moves with every slice.
         let path = Path::new("/proc/thread-self/schedstat");
-        let mut first = Vec::new();
-        read(path, &mut first).unwrap();
+        let mut buf = Vec::new();
+        let len = read(path, &mut buf).unwrap();
+        let first = buf[..len].to_vec();
         assert!(is_held(path));
         let until = std::time::Instant::now() + std::time::Duration::from_millis(50);
         while std::time::Instant::now() < until {}
-        let mut second = Vec::new();
-        read(path, &mut second).unwrap();
+        let len = read(path, &mut buf).unwrap();
+        let second = &buf[..len];
         assert_ne!(first, second, "a held handle re-reads the kernel's current text");
         assert!(second.ends_with(b"\n"));
     }
@@ -209,8 +211,8 @@ mod tests {
         let new = dir.path().join("conf.new");
         std::fs::write(&new, "new").unwrap();
         std::fs::rename(&new, &path).unwrap();
-        read(&path, &mut buf).unwrap();
-        assert_eq!(buf, b"new");
+        let len = read(&path, &mut buf).unwrap();
+        assert_eq!(&buf[..len], b"new");
     }
 
     #[test]

@@ -432,11 +432,23 @@ pub fn num(s: &str) -> u64 {
 /// `fs::read_to_string` stats them and then reads 32, 64, 128... bytes at a
 /// time (9 system calls for /proc/stat); a page-sized buffer gets a procfs
 /// or sysfs file in one read, and one more says it ended. procfs and sysfs
-/// files stay open between reads ([`held`]).
+/// files stay open between reads ([`held`]). The page is the thread's own,
+/// kept between reads: most of these files are a few bytes (a link's
+/// `speed`, `operstate`), and a fresh zero-filled page per read wrote 4 KiB
+/// for each; the text gets an allocation of its own size.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
-    let mut buf = Vec::new();
-    held::read(path, &mut buf)?;
-    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    thread_local! {
+        static PAGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A larger page (a long mount table) is let go after the read.
+    const KEEP: usize = 64 * 1024;
+    PAGE.with_borrow_mut(|page| {
+        let text = held::read(path, page).map(|len| std::str::from_utf8(&page[..len]).map(str::to_owned));
+        if page.len() > KEEP {
+            *page = Vec::new();
+        }
+        text?.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    })
 }
 
 /// Logical CPU count under the root: the online CPUs, as psutil gets them
@@ -478,7 +490,10 @@ mod registry_tests {
     #[test]
     fn read_text_reads_whole_files_of_any_size() {
         let dir = tempfile::tempdir().unwrap();
-        for len in [0, 1, 4095, 4096, 4097, 20_000] {
+        // Up and down: the thread's page is reused, and a shorter text must
+        // not carry the end of a longer one; 100 000 bytes is past what the
+        // page keeps.
+        for len in [0, 1, 4095, 4096, 4097, 20_000, 100_000, 4097, 1, 0] {
             let text: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
             let path = dir.path().join(format!("f{len}"));
             std::fs::write(&path, &text).unwrap();
