@@ -279,11 +279,13 @@ mod tests {
         let old_kernel = MEMINFO.replace("MemAvailable:   24044536 kB\n", "");
         let vm = VirtualMemory::from_meminfo(&parse_meminfo(&old_kernel));
         assert_eq!(vm.available, (20000000 + 3000000 + 44068 + 22612) * 1024);
-        assert_eq!(parse_meminfo("MemTotal: 12\nbroken line\nMemFree:\n"), {
-            let mut m = Meminfo::default();
-            m.mem_total = 12;
-            m
-        });
+        assert_eq!(
+            parse_meminfo("MemTotal: 12\nbroken line\nMemFree:\n"),
+            Meminfo {
+                mem_total: 12,
+                ..Meminfo::default()
+            }
+        );
     }
 
     #[test]
