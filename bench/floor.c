@@ -5,9 +5,11 @@
  * Every 2 s (at the even second, as glint's plugins tick) it makes the reads
  * that data needs and nothing more, each through a handle held open, so no
  * open is paid twice:
- * - the system files: /proc/stat, meminfo, vmstat, loadavg, uptime,
- *   diskstats, cpuinfo (the CPU's current frequency), net/dev, the online
- *   CPUs, each interface's speed, operstate and flags; statfs of two mounts;
+ * - the system files: /proc/stat (which also counts the online CPUs),
+ *   meminfo, vmstat, loadavg, uptime, diskstats, net/dev, each interface's
+ *   speed, operstate and flags; statfs of two mounts; and every third tick
+ *   /proc/cpuinfo (the CPU's current frequency, which Glances and glint
+ *   keep for 6 s);
  * - per process, the cheapest file that tells whether it ran since the last
  *   read (schedstat, or stat for a process with more threads than one, as
  *   schedstat counts only its first thread); only when it ran, its stat,
@@ -52,6 +54,7 @@ enum {
 static int system_files[MAX_SYSTEM];
 static int system_count;
 static int loadavg = -1;
+static int cpuinfo = -1;
 
 struct proc {
     int pid, probe, stat, statm, io;
@@ -213,10 +216,12 @@ static void sleep_to_boundary(void) {
 static void *collect(void *unused) {
     struct statfs fs;
     (void)unused;
-    for (;;) {
+    for (unsigned tick = 0;; tick++) {
         sleep_to_boundary();
         for (int i = 0; i < system_count; i++)
             read_held(system_files[i]);
+        if (tick % 3 == 0)
+            read_held(cpuinfo);
         statfs("/", &fs);
         statfs("/dev/shm", &fs);
         scan_processes();
@@ -226,12 +231,12 @@ static void *collect(void *unused) {
 
 static void hold_system_files(void) {
     char path[512];
-    const char *system[] = {"/proc/stat", "/proc/meminfo", "/proc/vmstat", "/proc/uptime",
-                            "/proc/diskstats", "/proc/cpuinfo", "/proc/self/net/dev",
-                            "/sys/devices/system/cpu/online", NULL};
+    const char *system[] = {"/proc/stat",      "/proc/meminfo",      "/proc/vmstat", "/proc/uptime",
+                            "/proc/diskstats", "/proc/self/net/dev", NULL};
     for (int i = 0; system[i]; i++)
         hold_system(system[i]);
     loadavg = hold_system("/proc/loadavg");
+    cpuinfo = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
     DIR *dir = opendir("/sys/class/net");
     for (struct dirent *e; dir && (e = readdir(dir));) {
         const char *attrs[] = {"speed", "operstate", "flags", NULL};
