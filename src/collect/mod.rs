@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -322,6 +322,19 @@ impl Interval {
     }
 }
 
+/// How early a reading kept for a while may be taken again. Collections
+/// land on their period's boundaries give or take a few microseconds, so a
+/// reading kept for a multiple of the refresh (the 6 s CPU frequency, the
+/// 60 s command lines) came due just before or just after the tick that
+/// should renew it, and waited a whole extra period when just after
+/// (strace: /proc/cpuinfo read every 8 s, not 6).
+const TICK_JITTER: Duration = Duration::from_millis(100);
+
+/// Whether a reading taken at `at` and kept for `ttl` is due again at `now`.
+pub fn expired(at: Instant, ttl: Duration, now: Instant) -> bool {
+    now + TICK_JITTER >= at + ttl
+}
+
 /// `time_since_update` as Glances writes it: int 1 first, then a float.
 pub fn time_since_update(elapsed: Option<f64>) -> Value {
     match elapsed {
@@ -516,6 +529,16 @@ mod registry_tests {
         std::fs::create_dir_all(&cpu).unwrap();
         std::fs::write(cpu.join("online"), "0-5\n").unwrap();
         assert_eq!(logical_cpus(root.path()), 6);
+    }
+
+    #[test]
+    fn a_reading_is_due_at_the_tick_that_ends_its_time() {
+        let at = Instant::now();
+        let six = Duration::from_secs(6);
+        assert!(!expired(at, six, at + Duration::from_secs(4)));
+        // The third 2 s tick, a little early or late.
+        assert!(expired(at, six, at + six - Duration::from_micros(50)));
+        assert!(expired(at, six, at + six + Duration::from_micros(50)));
     }
 
     #[test]

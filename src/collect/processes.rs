@@ -456,7 +456,8 @@ pub struct Scanner {
     /// Counts scans, to tell the known processes a scan found.
     generation: u64,
     users: HashMap<u32, String>,
-    cache_until: Option<Instant>,
+    /// When cmdline, username and status were last re-read for all.
+    cache_refreshed: Option<Instant>,
     last_scan: Option<Instant>,
     buf: Vec<u8>,
     /// `<pid>/<file>`, reused for every read.
@@ -488,7 +489,7 @@ impl Scanner {
             known: HashMap::new(),
             generation: 0,
             users: HashMap::new(),
-            cache_until: None,
+            cache_refreshed: None,
             last_scan: None,
             buf: Vec::new(),
             path: String::with_capacity(32),
@@ -588,9 +589,9 @@ impl Scanner {
 
     /// Per-scan values; reloads /etc/passwd when the 60 s cache expires.
     fn begin_scan(&mut self, now: Instant) -> ScanContext {
-        let refresh_cache = self.cache_until.is_none_or(|until| now >= until);
+        let refresh_cache = self.cache_refreshed.is_none_or(|at| super::expired(at, CACHE_TTL, now));
         if refresh_cache {
-            self.cache_until = Some(now + CACHE_TTL);
+            self.cache_refreshed = Some(now);
             self.users = parse_passwd(&self.env.read("etc/passwd").unwrap_or_default());
         }
         let elapsed = self

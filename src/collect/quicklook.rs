@@ -44,7 +44,7 @@ impl QuickLook {
 
     fn cpu_freq(&mut self) -> Option<(f64, f64)> {
         match self.freq {
-            Some((at, freq)) if at.elapsed() < FREQ_CACHE => freq,
+            Some((at, freq)) if !super::expired(at, FREQ_CACHE, Instant::now()) => freq,
             _ => {
                 let freq = cpu_freq(&self.env);
                 self.freq = Some((Instant::now(), freq));
