@@ -37,7 +37,11 @@ pub fn parse_meminfo(text: &str) -> Meminfo {
         let field = match name {
             "MemTotal" => &mut m.mem_total,
             "MemFree" => &mut m.mem_free,
-            "MemAvailable" => m.mem_available.insert(0),
+            // Unreadable counts as absent, so psutil's estimate stands in.
+            "MemAvailable" => {
+                m.mem_available = bytes(rest);
+                continue;
+            }
             "Buffers" => &mut m.buffers,
             "Cached" => &mut m.cached,
             "SReclaimable" => &mut m.s_reclaimable,
@@ -48,12 +52,17 @@ pub fn parse_meminfo(text: &str) -> Meminfo {
             "SwapFree" => &mut m.swap_free,
             _ => continue,
         };
-        let mut cols = rest.split_whitespace();
-        let value: u64 = cols.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
-        *field = value * scale;
+        *field = bytes(rest).unwrap_or(0);
     }
     m
+}
+
+/// A meminfo value (`  24684092 kB`) in bytes.
+fn bytes(value: &str) -> Option<u64> {
+    let mut cols = value.split_whitespace();
+    let number: u64 = cols.next()?.parse().ok()?;
+    let scale = if cols.next() == Some("kB") { 1024 } else { 1 };
+    Some(number * scale)
 }
 
 /// psutil `virtual_memory()` on Linux.
@@ -280,7 +289,7 @@ mod tests {
         let vm = VirtualMemory::from_meminfo(&parse_meminfo(&old_kernel));
         assert_eq!(vm.available, (20000000 + 3000000 + 44068 + 22612) * 1024);
         assert_eq!(
-            parse_meminfo("MemTotal: 12\nbroken line\nMemFree:\n"),
+            parse_meminfo("MemTotal: 12\nbroken line\nMemFree:\nMemAvailable: x kB\n"),
             Meminfo {
                 mem_total: 12,
                 ..Meminfo::default()
